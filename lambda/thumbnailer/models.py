@@ -1,0 +1,72 @@
+"""What the pipeline passes around: the source object of an event, and what became of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_plus
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
+
+
+@dataclass(frozen=True)
+class SourceObject:
+    """One object named by an S3 event record. `key` is URL-decoded (`+` is a space)."""
+
+    bucket: str
+    key: str
+    event_name: str = "ObjectCreated:Put"
+    size: int | None = None
+    etag: str = ""
+    version_id: str | None = None
+    sequencer: str = ""
+    event_time: str = ""
+    s3_request_id: str = ""
+
+    @classmethod
+    def from_s3_record(cls, record: S3EventRecord) -> SourceObject:
+        s3_object = record.s3.get_object
+        return cls(
+            bucket=record.s3.bucket.name,
+            # The event carries the key URL-encoded; S3 itself knows it decoded.
+            key=unquote_plus(s3_object.key),
+            event_name=record.event_name,
+            size=s3_object.get("size"),
+            etag=s3_object.etag,
+            version_id=s3_object.version_id,
+            sequencer=s3_object.get("sequencer", ""),
+            event_time=record.get("eventTime", ""),
+            # Not every producer fills these in (replays, emulators): absent is not an error.
+            s3_request_id=(record.get("responseElements") or {}).get("x-amz-request-id", ""),
+        )
+
+
+class Status(StrEnum):
+    WRITTEN = "written"  # every thumbnail is in the output bucket
+    REJECTED = "rejected"  # the object is bad; one record went to the dead-letter queue
+    SKIPPED = "skipped"  # nothing to do, and worth a warning (object gone, outside the prefix)
+    IGNORED = "ignored"  # nothing to do, by design (folder markers, other event types)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What processing one source object came to."""
+
+    source: SourceObject
+    status: Status
+    reason: str = ""
+    message: str = ""
+    thumbnails: dict[str, tuple[int, int]] = field(default_factory=dict)  # key -> pixel size
+    bytes_in: int = 0
+    bytes_out: int = 0
+    duration_ms: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.source.key,
+            "status": self.status.value,
+            "reason": self.reason,
+            "thumbnails": {key: list(size) for key, size in self.thumbnails.items()},
+        }

@@ -1,0 +1,86 @@
+"""The one place that reads the function's environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from thumbnailer.errors import SettingsError
+
+#: The public contract: the environment variables the function reads (the template sets exactly
+#: these, plus Powertools' own POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE).
+ENV_VARS = ("OUTPUT_BUCKET", "THUMB_SIZES", "WEBP_QUALITY", "DLQ_URL", "INPUT_PREFIX")
+
+WEBP_MAX_SIDE = 16383
+DEFAULT_THUMB_SIZES = "128,512"
+DEFAULT_WEBP_QUALITY = "85"
+DEFAULT_INPUT_PREFIX = "uploads/"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated configuration. Build it once with `Settings.from_env()`."""
+
+    output_bucket: str
+    dlq_url: str
+    thumb_widths: tuple[int, ...] = (128, 512)
+    webp_quality: int = 85
+    input_prefix: str = DEFAULT_INPUT_PREFIX
+    # Limits that protect the function's memory; not (yet) part of the env contract.
+    max_input_pixels: int = 50_000_000
+    max_input_bytes: int = 64 * 1024 * 1024
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Parse and validate the environment; raise one `SettingsError` naming every problem."""
+        env = os.environ if env is None else env
+        problems: list[str] = []
+
+        def required(name: str) -> str:
+            value = env.get(name, "").strip()
+            if not value:
+                problems.append(f"{name} is required and is empty or unset")
+            return value
+
+        output_bucket = required("OUTPUT_BUCKET")
+        dlq_url = required("DLQ_URL")
+        if dlq_url and not dlq_url.startswith(("https://", "http://")):
+            problems.append(f"DLQ_URL must be an SQS queue URL, got {dlq_url!r}")
+        widths = _parse_widths(env.get("THUMB_SIZES", DEFAULT_THUMB_SIZES), problems)
+        quality = _parse_quality(env.get("WEBP_QUALITY", DEFAULT_WEBP_QUALITY), problems)
+        input_prefix = env.get("INPUT_PREFIX", DEFAULT_INPUT_PREFIX)
+        if input_prefix.startswith("/"):
+            problems.append(f"INPUT_PREFIX must not start with '/', got {input_prefix!r}")
+
+        if problems:
+            raise SettingsError("invalid configuration: " + "; ".join(problems))
+        return cls(
+            output_bucket=output_bucket,
+            dlq_url=dlq_url,
+            thumb_widths=widths,
+            webp_quality=quality,
+            input_prefix=input_prefix,
+        )
+
+
+def _parse_widths(raw: str, problems: list[str]) -> tuple[int, ...]:
+    widths: set[int] = set()
+    for part in raw.split(","):
+        text = part.strip()
+        if not text.isdigit() or not 1 <= int(text) <= WEBP_MAX_SIDE:
+            problems.append(
+                f"THUMB_SIZES must be a comma-separated list of widths from 1 to "
+                f"{WEBP_MAX_SIDE} pixels, got {raw!r}"
+            )
+            return ()
+        widths.add(int(text))
+    return tuple(sorted(widths))
+
+
+def _parse_quality(raw: str, problems: list[str]) -> int:
+    text = raw.strip()
+    if not text.isdigit() or not 0 <= int(text) <= 100:
+        problems.append(f"WEBP_QUALITY must be a whole number from 0 to 100, got {raw!r}")
+        return 0
+    return int(text)

@@ -1,0 +1,80 @@
+"""Deterministic sample images, drawn in code: no binary fixtures in the repository."""
+
+from __future__ import annotations
+
+import random
+from io import BytesIO
+
+from PIL import Image, ImageDraw, ImageFilter
+
+EXIF_ORIENTATION = 0x0112
+EXIF_GPS_IFD = 0x8825
+
+
+def photo(width: int, height: int, *, seed: int = 0) -> Image.Image:
+    """A photo-like RGB image: smooth gradients, soft shapes, hard edges and grain."""
+    rng = random.Random(seed)
+    horizontal = Image.linear_gradient("L").rotate(90).resize((width, height))
+    vertical = Image.linear_gradient("L").resize((width, height))
+    radial = Image.radial_gradient("L").resize((width, height))
+    image = Image.merge("RGB", (horizontal, vertical, radial))
+    draw = ImageDraw.Draw(image)
+    for _ in range(12):
+        x, y = rng.randrange(width), rng.randrange(height)
+        radius = rng.randrange(1, max(2, min(width, height) // 4))
+        colour = tuple(rng.randrange(256) for _ in range(3))
+        draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=colour)
+    image = image.filter(ImageFilter.GaussianBlur(radius=max(1, width // 400)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(8):  # hard edges after the blur, where resampling artefacts would show
+        x, y = rng.randrange(width), rng.randrange(height)
+        draw.rectangle((x, y, x + width // 10, y + height // 30), fill=(255, 255, 255))
+    return Image.blend(image, _grain((width, height), rng), 0.08)
+
+
+def _grain(size: tuple[int, int], rng: random.Random) -> Image.Image:
+    tile = Image.frombytes("RGB", (64, 64), rng.randbytes(64 * 64 * 3))
+    grain = Image.new("RGB", size)
+    for x in range(0, size[0], 64):
+        for y in range(0, size[1], 64):
+            grain.paste(tile, (x, y))
+    return grain
+
+
+def encode(image: Image.Image, image_format: str, **params: object) -> bytes:
+    buffer = BytesIO()
+    image.save(buffer, image_format, **params)
+    return buffer.getvalue()
+
+
+def jpeg_with_exif(image: Image.Image, *, orientation: int = 1, gps: bool = False) -> bytes:
+    """A JPEG whose EXIF says how to orient it (and, optionally, where it was taken)."""
+    exif = Image.Exif()
+    exif[EXIF_ORIENTATION] = orientation
+    exif[0x010F] = "SampleCam"  # Make
+    if gps:
+        gps_ifd = exif.get_ifd(EXIF_GPS_IFD)
+        gps_ifd.update({1: "N", 2: (48.0, 51.0, 24.0), 3: "E", 4: (2.0, 21.0, 3.0)})
+    return encode(image, "JPEG", exif=exif, quality=90)
+
+
+def transparent_logo(width: int = 640, height: int = 480) -> Image.Image:
+    """RGBA: a solid disc on a fully transparent background."""
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    ImageDraw.Draw(image).ellipse(
+        (width // 4, height // 4, 3 * width // 4, 3 * height // 4), fill=(20, 120, 220, 255)
+    )
+    return image
+
+
+def demo_set() -> dict[str, bytes]:
+    """What `make demo` uploads: everyday formats, awkward names, and one broken file."""
+    landscape = photo(1600, 1067, seed=1)
+    return {
+        "holiday/beach day.jpg": encode(landscape, "JPEG", quality=88),
+        "holiday/portrait (rotated).jpg": jpeg_with_exif(photo(1200, 900, seed=2), orientation=6),
+        "logos/logo.png": encode(transparent_logo(), "PNG"),
+        "icons/tiny.gif": encode(photo(96, 64, seed=3).convert("P"), "GIF"),
+        "web/banner.v2.webp": encode(photo(2000, 500, seed=4), "WEBP", quality=90),
+        "broken/not-really-a.jpg": encode(landscape, "JPEG")[:5000],
+    }

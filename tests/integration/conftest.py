@@ -1,0 +1,99 @@
+"""Fixtures for running the real handler against moto's in-process AWS."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote_plus
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests.conftest import INPUT_BUCKET
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+@dataclass
+class Stack:
+    """The stack's resources, in moto."""
+
+    s3: Any
+    sqs: Any
+    dlq_url: str
+    input_bucket: str = INPUT_BUCKET
+    output_bucket: str = os.environ["OUTPUT_BUCKET"]
+
+    def upload(self, key: str, data: bytes) -> dict[str, Any]:
+        """Put an object into the input bucket; return the S3 record an upload produces."""
+        put = self.s3.put_object(Bucket=self.input_bucket, Key=key, Body=data)
+        record = copy.deepcopy(load_event("s3-put.json")["Records"][0])
+        record["s3"]["bucket"]["name"] = self.input_bucket
+        record["s3"]["bucket"]["arn"] = f"arn:aws:s3:::{self.input_bucket}"
+        record["s3"]["object"].update(
+            key=quote_plus(key, safe="/"), size=len(data), eTag=put["ETag"].strip('"')
+        )
+        return record
+
+    def output_keys(self) -> list[str]:
+        listing = self.s3.list_objects_v2(Bucket=self.output_bucket)
+        return sorted(item["Key"] for item in listing.get("Contents", []))
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        messages = self.sqs.receive_message(
+            QueueUrl=self.dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", [])
+        return [json.loads(message["Body"]) for message in messages]
+
+
+def event_of(*records: dict[str, Any]) -> dict[str, Any]:
+    return {"Records": list(records)}
+
+
+@pytest.fixture
+def stack() -> Iterator[Stack]:
+    import app
+
+    with mock_aws():
+        s3 = boto3.client("s3")
+        sqs = boto3.client("sqs")
+        s3.create_bucket(Bucket=INPUT_BUCKET)
+        s3.create_bucket(Bucket=os.environ["OUTPUT_BUCKET"])
+        dlq_url = sqs.create_queue(QueueName="thumbs-dlq")["QueueUrl"]
+        assert dlq_url == os.environ["DLQ_URL"]
+        app.thumbnail_service.cache_clear()
+        yield Stack(s3=s3, sqs=sqs, dlq_url=dlq_url)
+        app.thumbnail_service.cache_clear()
+
+
+@pytest.fixture
+def captured_output(capsys):
+    """Read what the function printed: JSON log lines and EMF metric blobs, parsed.
+
+    Powertools' log handler holds on to the stream it was created with, so the logs are
+    collected from a stream of our own; EMF blobs are printed to the current stdout.
+    """
+    from thumbnailer.observability import logger
+
+    handler = logger.registered_handler
+    log_stream = io.StringIO()
+    previous, handler.stream = handler.stream, log_stream
+
+    def read() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        logs = [json.loads(line) for line in log_stream.getvalue().splitlines()]
+        printed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+        return logs, [blob for blob in printed if "_aws" in blob]
+
+    yield read
+    handler.stream = previous

@@ -1,0 +1,58 @@
+"""The local twin over real HTTP: moto's server, S3's own notifications, the real handler."""
+
+import pytest
+
+from scripts.local_pipeline import LocalPipeline
+from scripts.sample_images import encode, photo
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    with LocalPipeline(workers=2) as running:
+        yield running
+
+
+def test_s3_notifications_drive_the_handler_end_to_end(pipeline):
+    # GIVEN the running local stack / WHEN a good and a broken image are uploaded
+    pipeline.upload("uploads/http/ok photo.jpg", encode(photo(900, 600), "JPEG"))
+    pipeline.upload("uploads/http/broken.png", b"\x89PNG\r\n\x1a\nnope")
+    done = pipeline.wait_for(["uploads/http/ok photo.jpg", "uploads/http/broken.png"], 60)
+
+    # THEN S3's own events reached the handler, and each upload ended in exactly one place
+    assert done["uploads/http/ok photo.jpg"].response["outcomes"][0]["status"] == "written"
+    thumbnails = dict(pipeline.thumbnails())
+    assert {"http/ok photo_128w.webp", "http/ok photo_512w.webp"} <= set(thumbnails)
+    dead = [d for d in pipeline.dead_letters() if d.get("key", "").startswith("uploads/http/")]
+    assert [(d["key"], d["reason"]) for d in dead] == [("uploads/http/broken.png", "corrupt_image")]
+
+
+def test_s3_sent_its_test_event_and_the_handler_ignored_it(pipeline):
+    # GIVEN S3 sends s3:TestEvent when the notification is configured
+    test_events = [i for i in pipeline.invocations if i.event.get("Event") == "s3:TestEvent"]
+    # THEN it was delivered untouched and handled without error
+    assert len(test_events) == 1
+    assert test_events[0].response == {"outcomes": []}
+    assert test_events[0].event["Bucket"] == pipeline.stack.input_bucket
+
+
+def test_uploads_outside_the_prefix_never_reach_the_function(pipeline):
+    # GIVEN an upload outside the input prefix, then one inside it
+    pipeline.upload("elsewhere/photo.jpg", encode(photo(300, 200), "JPEG"))
+    pipeline.upload("uploads/marker.jpg", encode(photo(300, 200), "JPEG"))
+    pipeline.wait_for(["uploads/marker.jpg"], 60)
+    # THEN S3's prefix filter kept the first from the function
+    assert all("elsewhere/photo.jpg" not in i.keys for i in pipeline.invocations)
+
+
+def test_a_failing_function_is_retried_then_its_event_goes_to_the_dlq():
+    # GIVEN a function whose output bucket does not exist (every attempt fails transiently)
+    with LocalPipeline(workers=1, overrides={"OUTPUT_BUCKET": "missing-bucket"}) as failing:
+        failing.upload("uploads/retry.jpg", encode(photo(300, 200), "JPEG"))
+        # WHEN the event is handled
+        invocation = failing.wait_for(["uploads/retry.jpg"], 60)["uploads/retry.jpg"]
+        # THEN it was tried three times (Lambda's two retries), then dead-lettered as-is
+        assert invocation.attempts == 3
+        assert invocation.dead_lettered
+        assert "NoSuchBucket" in invocation.error
+        [dead] = failing.dead_letters()
+        assert dead == invocation.event

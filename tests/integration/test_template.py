@@ -1,0 +1,390 @@
+"""iac/template.yaml is lint-clean, least-privilege, and agrees with the code by construction."""
+
+from __future__ import annotations
+
+import graphlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.api import ManualArgs, lint
+from cfnlint.decode import cfn_yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = REPO_ROOT / "iac" / "template.yaml"
+LAMBDA_MAKEFILE = REPO_ROOT / "lambda" / "Makefile"
+FUNCTION = "ThumbnailFunction"
+POWERTOOLS_ENV_VARS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
+# ${Name} or ${Name.Attribute} inside Fn::Sub; ${!Literal} is an escape, not a reference.
+SUB_REFERENCE = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
+
+Template = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    loaded = cfn_yaml.load(str(TEMPLATE_PATH))
+    # Plain dicts and strs: the decoder's node types carry line marks that get in the way of ==.
+    return json.loads(json.dumps(loaded))
+
+
+@pytest.fixture(scope="module")
+def function(template: Template) -> dict[str, Any]:
+    return template["Resources"][FUNCTION]["Properties"]
+
+
+@pytest.fixture(scope="module")
+def policy_statements(function: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        statement["Sid"]: statement
+        for document in function["Policies"]
+        for statement in document["Statement"]
+    }
+
+
+@pytest.fixture(scope="module")
+def transformed(template: Template) -> Template:
+    """The template as CloudFormation sees it after the SAM transform (no AWS account needed)."""
+    from samtranslator.translator.transform import transform
+
+    sam_template = json.loads(json.dumps(template))
+    # The transform wants the code in S3; sam build and sam deploy do that for real.
+    sam_template["Resources"][FUNCTION]["Properties"]["CodeUri"] = "s3://artifacts/function.zip"
+    return transform(sam_template, {}, _NoManagedPolicies())
+
+
+class _NoManagedPolicies:
+    """Managed-policy lookups would call IAM; the template only names managed policies by ARN."""
+
+    @staticmethod
+    def load() -> dict[str, str]:
+        return {}
+
+
+def _references(node: Any, names: set[str]) -> set[str]:
+    """The names among `names` that `node` refers to through Ref, Fn::GetAtt or Fn::Sub."""
+    found: set[str] = set()
+    if isinstance(node, list):
+        for item in node:
+            found |= _references(item, names)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                found |= {value} & names
+            elif key == "Fn::GetAtt":
+                target = value[0] if isinstance(value, list) else value.split(".")[0]
+                found |= {target} & names
+            elif key == "Fn::Sub":
+                text, variables = (value, {}) if isinstance(value, str) else value
+                found |= (set(SUB_REFERENCE.findall(text)) - set(variables)) & names
+                found |= _references(variables, names)
+            else:
+                found |= _references(value, names)
+    return found
+
+
+def _dependency_graph(resources: dict[str, Any]) -> dict[str, set[str]]:
+    names = set(resources)
+    graph = {}
+    for name, resource in resources.items():
+        depends_on = resource.get("DependsOn", [])
+        depends_on = [depends_on] if isinstance(depends_on, str) else depends_on
+        graph[name] = set(depends_on) | _references(resource.get("Properties", {}), names)
+    return graph
+
+
+def _sam_executable() -> str:
+    # Next to the interpreter running the tests (.venv/bin), else on PATH.
+    sam = shutil.which("sam", path=str(Path(sys.executable).parent)) or shutil.which("sam")
+    if sam is None:
+        pytest.skip("the SAM CLI is not installed")
+    return sam
+
+
+@pytest.mark.slow
+def test_cfn_lint_reports_nothing_not_even_informational() -> None:
+    # GIVEN the template as it is on disk
+    text = TEMPLATE_PATH.read_text(encoding="utf-8")
+
+    # WHEN cfn-lint checks it with every rule level, informational ones included
+    matches = lint(text, config=ManualArgs(regions=["us-east-1"], include_checks=["I"]))
+
+    # THEN there is not a single finding
+    assert [str(match) for match in matches] == []
+
+
+@pytest.mark.slow
+def test_sam_validate_lint_passes_without_an_account(tmp_path: Path) -> None:
+    # GIVEN the SAM CLI, no credentials file and no telemetry
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "SAM_CLI_TELEMETRY": "0",
+    }
+
+    # WHEN it validates the template with its built-in cfn-lint
+    result = subprocess.run(
+        [_sam_executable(), "validate", "--lint", "--template-file", str(TEMPLATE_PATH)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    # THEN it says the template is valid and reports nothing else
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines() == [f"{TEMPLATE_PATH} is a valid SAM Template"]
+
+
+def test_function_gets_exactly_the_environment_the_settings_read(
+    template: Template, function: dict[str, Any]
+) -> None:
+    # GIVEN the names the code reads (imported here so that only this test fails if they move)
+    from thumbnailer.settings import ENV_VARS
+
+    # WHEN the function's environment is merged with the Globals one, as SAM does
+    global_variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    function_variables = function["Environment"]["Variables"]
+
+    # THEN the names are exactly those, plus Powertools' two, which live in Globals
+    assert set(global_variables) | set(function_variables) == set(ENV_VARS) | POWERTOOLS_ENV_VARS
+    assert set(global_variables) == POWERTOOLS_ENV_VARS
+    # AND each one is wired to the resource or parameter it is named after
+    assert function_variables == {
+        "OUTPUT_BUCKET": {"Ref": "OutputBucket"},
+        "THUMB_SIZES": {"Ref": "ThumbnailSizes"},
+        "WEBP_QUALITY": {"Ref": "WebPQuality"},
+        "DLQ_URL": {"Ref": "DeadLetterQueue"},
+        "INPUT_PREFIX": {"Ref": "InputPrefix"},
+    }
+
+
+def test_parameters_have_the_contracted_names_and_defaults(template: Template) -> None:
+    # GIVEN the parameters the README and the deploy scripts rely on
+    expected_defaults = {
+        "InputBucketName": "",
+        "OutputBucketName": "",
+        "ThumbnailSizes": "128,512",
+        "WebPQuality": 85,
+        "LambdaMemorySize": 1024,
+        "LambdaTimeout": 60,
+        "LambdaProvisionedConcurrency": 0,
+        "InputPrefix": "uploads/",
+        "LogRetentionDays": 30,
+    }
+
+    # WHEN the template's parameters are read
+    parameters = template["Parameters"]
+
+    # THEN each exists with its default, and the quality is a bounded number
+    assert {name: parameters[name]["Default"] for name in expected_defaults} == expected_defaults
+    assert parameters["WebPQuality"]["Type"] == "Number"
+    assert (parameters["WebPQuality"]["MinValue"], parameters["WebPQuality"]["MaxValue"]) == (
+        0,
+        100,
+    )
+
+
+def test_empty_bucket_names_generate_account_unique_lowercase_names(template: Template) -> None:
+    # GIVEN the two buckets
+    resources = template["Resources"]
+
+    for bucket, parameter in (
+        ("InputBucket", "InputBucketName"),
+        ("OutputBucket", "OutputBucketName"),
+    ):
+        # WHEN the bucket's name expression is read
+        condition, generated, given = resources[bucket]["Properties"]["BucketName"]["Fn::If"]
+
+        # THEN an empty parameter selects a name built from the account id and the stack id
+        assert template["Conditions"][condition] == {"Fn::Equals": [{"Ref": parameter}, ""]}
+        name_pattern, variables = generated["Fn::Sub"]
+        assert "${AWS::AccountId}" in name_pattern
+        # (the literal parts are lowercase; the account id is digits, the stack id lowercase hex)
+        assert re.fullmatch(r"[a-z0-9.-]+", re.sub(r"\$\{[^}]*\}", "", name_pattern))
+        assert "AWS::StackId" in json.dumps(variables)
+        assert given == {"Ref": parameter}
+
+
+def test_function_runs_python_313_on_arm64_with_active_tracing(
+    template: Template, function: dict[str, Any]
+) -> None:
+    # GIVEN the Globals and the function's own properties
+    global_function = template["Globals"]["Function"]
+
+    # WHEN the effective values are taken (the function's own value wins over Globals)
+    def effective(key: str) -> Any:
+        return function.get(key, global_function.get(key))
+
+    # THEN the function is Python 3.13 on Graviton, traced, built by lambda/Makefile
+    assert effective("Runtime") == "python3.13"
+    assert effective("Architectures") == ["arm64"]
+    assert effective("Tracing") == "Active"
+    assert function["Handler"] == "app.lambda_handler"
+    assert function["CodeUri"] == "../lambda/"
+    assert template["Resources"][FUNCTION]["Metadata"] == {"BuildMethod": "makefile"}
+    assert re.search(rf"^build-{FUNCTION}:", LAMBDA_MAKEFILE.read_text(), re.MULTILINE)
+
+
+def test_iam_statements_are_least_privilege(
+    template: Template, policy_statements: dict[str, dict[str, Any]]
+) -> None:
+    # GIVEN the function's inline policy statements
+    statements = list(policy_statements.values())
+    input_bucket_name = template["Resources"]["InputBucket"]["Properties"]["BucketName"]
+
+    # WHEN their actions and resources are read
+    serialized = json.dumps(statements)
+
+    # THEN nothing is granted on "*", by action or by resource, and nothing but Allow is used
+    assert all(statement["Effect"] == "Allow" for statement in statements)
+    for statement in statements:
+        for field in ("Action", "Resource"):
+            values = statement[field] if isinstance(statement[field], list) else [statement[field]]
+            assert all(value != "*" for value in values), statement
+            assert not any(isinstance(v, str) and v.endswith(":*") for v in values), statement
+    assert '"*"' not in serialized
+    # AND reads are limited to objects under the input prefix of the input bucket
+    read = policy_statements["ReadUploads"]
+    assert sorted(read["Action"]) == ["s3:GetObject", "s3:GetObjectVersion"]
+    read_arn, read_variables = read["Resource"]["Fn::Sub"]
+    assert read_arn == "arn:${AWS::Partition}:s3:::${BucketName}/${InputPrefix}*"
+    # AND listing (needed for 404 rather than 403 on a missing key) is on the input bucket only,
+    # unconditioned: S3's implicit check for a missing key carries no s3:prefix to match
+    listing = policy_statements["ListUploads"]
+    assert listing["Action"] == "s3:ListBucket"
+    list_arn, list_variables = listing["Resource"]["Fn::Sub"]
+    assert list_arn == "arn:${AWS::Partition}:s3:::${BucketName}"
+    assert "Condition" not in listing
+    # AND both use the bucket's own name expression, never a reference to the bucket resource
+    assert read_variables == list_variables == {"BucketName": input_bucket_name}
+    assert _references(statements, {"InputBucket"}) == set()
+    # AND writes go to the output bucket's objects only; messages to the DLQ only
+    assert policy_statements["WriteThumbnails"]["Action"] == "s3:PutObject"
+    assert policy_statements["WriteThumbnails"]["Resource"] == {"Fn::Sub": "${OutputBucket.Arn}/*"}
+    assert policy_statements["ReportFailures"]["Action"] == "sqs:SendMessage"
+    assert policy_statements["ReportFailures"]["Resource"] == {
+        "Fn::GetAtt": ["DeadLetterQueue", "Arn"]
+    }
+
+
+def test_dead_letter_queue_is_encrypted_and_wired_to_the_function(
+    template: Template, function: dict[str, Any]
+) -> None:
+    # GIVEN the queue
+    queue = template["Resources"]["DeadLetterQueue"]
+
+    # WHEN its properties and the function's async settings are read
+    properties = queue["Properties"]
+    invoke_config = function["EventInvokeConfig"]
+
+    # THEN the queue is SSE-encrypted and keeps messages for the 14-day maximum
+    assert queue["Type"] == "AWS::SQS::Queue"
+    assert properties["SqsManagedSseEnabled"] is True
+    assert properties["MessageRetentionPeriod"] == 1209600
+    # AND exhausted async events land in it, after Lambda's own retries
+    assert function["DeadLetterQueue"] == {
+        "Type": "SQS",
+        "TargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
+    }
+    assert invoke_config["MaximumRetryAttempts"] == 2
+    assert invoke_config["MaximumEventAgeInSeconds"] > 0
+
+
+def test_uploads_under_the_prefix_invoke_the_function(function: dict[str, Any]) -> None:
+    # GIVEN the function's event sources
+    events = function["Events"]
+
+    # WHEN the upload event is read
+    upload = events["Upload"]
+
+    # THEN object creation under the prefix in the input bucket is the only trigger
+    assert list(events) == ["Upload"]
+    assert upload == {
+        "Type": "S3",
+        "Properties": {
+            "Bucket": {"Ref": "InputBucket"},
+            "Events": "s3:ObjectCreated:*",
+            "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": {"Ref": "InputPrefix"}}]}},
+        },
+    }
+
+
+def test_logs_go_to_a_log_group_with_retention(
+    template: Template, function: dict[str, Any]
+) -> None:
+    # GIVEN the log group
+    log_group = template["Resources"]["ThumbnailLogGroup"]
+
+    # WHEN the function's logging config is read
+    logging_config = function["LoggingConfig"]
+
+    # THEN the function logs there, and the group expires logs after LogRetentionDays
+    assert logging_config["LogGroup"] == {"Ref": "ThumbnailLogGroup"}
+    assert log_group["Type"] == "AWS::Logs::LogGroup"
+    assert log_group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_zero_provisioned_concurrency_turns_it_off(
+    template: Template, transformed: Template
+) -> None:
+    # GIVEN the provisioned-concurrency condition
+    condition = template["Conditions"]["HasProvisionedConcurrency"]
+
+    # WHEN the SAM transform turns AutoPublishAlias into an alias
+    alias = transformed["Resources"][f"{FUNCTION}Aliaslive"]
+
+    # THEN the alias gets provisioned concurrency only when the parameter is not 0
+    assert condition == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "LambdaProvisionedConcurrency"}, "0"]}]
+    }
+    assert alias["Properties"]["ProvisionedConcurrencyConfig"] == {
+        "Fn::If": [
+            "HasProvisionedConcurrency",
+            {"ProvisionedConcurrentExecutions": {"Ref": "LambdaProvisionedConcurrency"}},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+
+
+def test_transformed_template_has_no_circular_dependency(transformed: Template) -> None:
+    # GIVEN the resources CloudFormation will create (cfn-lint skips this check for SAM
+    # resources, so a bucket -> permission -> function -> role -> bucket loop passes lint)
+    resources = transformed["Resources"]
+
+    # WHEN their dependencies (DependsOn, Ref, Fn::GetAtt, Fn::Sub) are ordered
+    graph = _dependency_graph(resources)
+    try:
+        order = list(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as error:
+        pytest.fail(f"circular dependency: {' -> '.join(error.args[1])}")
+
+    # THEN an order exists, and the notifying bucket comes after the function's role
+    assert order.index(f"{FUNCTION}Role") < order.index("InputBucket")
+
+
+def test_outputs_name_what_a_user_needs(template: Template) -> None:
+    # GIVEN the stack outputs
+    outputs = template["Outputs"]
+
+    # WHEN their names are read
+    names = set(outputs)
+
+    # THEN the buckets, the queue and the function are all there
+    assert {
+        "InputBucketName",
+        "OutputBucketName",
+        "DeadLetterQueueUrl",
+        "ThumbnailFunctionName",
+        "ThumbnailFunctionArn",
+    } <= names
+    assert outputs["DeadLetterQueueUrl"]["Value"] == {"Ref": "DeadLetterQueue"}

@@ -1,0 +1,62 @@
+from urllib.parse import quote_plus
+
+import pytest
+from aws_lambda_powertools.utilities.data_classes import S3Event
+
+from thumbnailer.keys import output_key_for, relative_key
+from thumbnailer.models import SourceObject
+
+
+@pytest.mark.parametrize(
+    ("relative", "width", "expected"),
+    [
+        ("My Photos/été 2024+fun (1).jpg", 128, "My Photos/été 2024+fun (1)_128w.webp"),
+        ("a.b/photo.v2.final.jpeg", 512, "a.b/photo.v2.final_512w.webp"),
+        ("photo", 128, "photo_128w.webp"),  # no extension: nothing is dropped
+        ("dir.with.dots/noext", 128, "dir.with.dots/noext_128w.webp"),
+        (".hidden", 64, ".hidden_64w.webp"),  # a leading dot is not an extension
+        ("deep/a/b/c.PNG", 512, "deep/a/b/c_512w.webp"),
+    ],
+)
+def test_output_key_drops_only_the_last_extension(relative, width, expected):
+    # GIVEN a key relative to the input prefix / WHEN named / THEN only the last suffix goes
+    assert output_key_for(relative, width) == expected
+
+
+def test_relative_key_strips_the_prefix_and_refuses_keys_outside_it():
+    # GIVEN keys inside and outside the prefix
+    # WHEN / THEN the prefix is stripped exactly once, and outsiders get None
+    assert relative_key("uploads/uploads/x.jpg", "uploads/") == "uploads/x.jpg"
+    assert relative_key("other/x.jpg", "uploads/") is None
+    assert relative_key("x.jpg", "") == "x.jpg"
+
+
+def test_event_keys_are_url_decoded_before_naming():
+    # GIVEN the key exactly as S3 encodes it in an event ("+" for space, %2B for "+")
+    key = "uploads/My Photos/été 2024+fun (1).jpg"
+    encoded = quote_plus(key, safe="/")
+    assert "+" in encoded
+    assert "%2B" in encoded
+    event = {
+        "Records": [
+            {
+                "eventName": "ObjectCreated:Put",
+                "eventTime": "2026-11-22T10:00:00.000Z",
+                "responseElements": {"x-amz-request-id": "REQ123"},
+                "s3": {
+                    "bucket": {"name": "in"},
+                    "object": {"key": encoded, "size": 10, "eTag": "abc", "sequencer": "0A"},
+                },
+            }
+        ]
+    }
+
+    # WHEN the record is parsed
+    source = SourceObject.from_s3_record(S3Event(event).record)
+
+    # THEN the key is the object's real key, and the thumbnail name follows from it
+    assert source.key == key
+    assert source.s3_request_id == "REQ123"
+    assert output_key_for(relative_key(source.key, "uploads/"), 128) == (
+        "My Photos/été 2024+fun (1)_128w.webp"
+    )

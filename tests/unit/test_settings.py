@@ -1,0 +1,95 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from thumbnailer.errors import SettingsError
+from thumbnailer.settings import ENV_VARS, Settings
+
+REPO = Path(__file__).resolve().parents[2]
+BASE = {"OUTPUT_BUCKET": "out", "DLQ_URL": "https://sqs.us-east-1.amazonaws.com/1/dlq"}
+
+
+def test_defaults_fill_everything_but_the_bucket_and_queue():
+    # GIVEN only the two required variables / WHEN parsed
+    settings = Settings.from_env(BASE)
+    # THEN the documented defaults apply
+    assert settings.thumb_widths == (128, 512)
+    assert settings.webp_quality == 85
+    assert settings.input_prefix == "uploads/"
+    assert settings.output_bucket == "out"
+
+
+def test_widths_are_parsed_sorted_and_deduplicated():
+    settings = Settings.from_env({**BASE, "THUMB_SIZES": " 512, 64,128,64 "})
+    assert settings.thumb_widths == (64, 128, 512)
+
+
+@pytest.mark.parametrize("raw", ["", "abc", "128,,512", "0", "-5", "128;512", "16384", "1.5"])
+def test_bad_thumb_sizes_name_the_variable(raw):
+    # GIVEN a malformed THUMB_SIZES / WHEN parsed / THEN the error names it and the value
+    with pytest.raises(SettingsError, match="THUMB_SIZES") as caught:
+        Settings.from_env({**BASE, "THUMB_SIZES": raw})
+    assert repr(raw) in str(caught.value)
+
+
+@pytest.mark.parametrize("raw", ["", "high", "101", "-1", "85.5"])
+def test_bad_webp_quality_names_the_variable(raw):
+    with pytest.raises(SettingsError, match="WEBP_QUALITY"):
+        Settings.from_env({**BASE, "WEBP_QUALITY": raw})
+
+
+def test_every_problem_is_reported_at_once():
+    # GIVEN an environment with three mistakes
+    env = {"THUMB_SIZES": "x", "WEBP_QUALITY": "200", "DLQ_URL": "dlq"}
+    # WHEN parsed / THEN one error lists all of them
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(env)
+    message = str(caught.value)
+    for name in ("OUTPUT_BUCKET", "THUMB_SIZES", "WEBP_QUALITY", "DLQ_URL"):
+        assert name in message
+
+
+def test_env_vars_list_is_what_from_env_reads():
+    # GIVEN an environment holding only the contract's variables, each valid
+    env = dict.fromkeys(ENV_VARS, "x") | BASE | {"THUMB_SIZES": "300", "WEBP_QUALITY": "70"}
+    env["INPUT_PREFIX"] = "in/"
+
+    class Recording(dict):
+        read: set
+
+        def get(self, key, default=None):
+            self.read.add(key)
+            return super().get(key, default)
+
+    recording = Recording(env)
+    recording.read = set()
+    # WHEN parsed
+    settings = Settings.from_env(recording)
+    # THEN exactly the contract's variables were read, and each took effect
+    assert recording.read == set(ENV_VARS)
+    assert (settings.thumb_widths, settings.webp_quality, settings.input_prefix) == (
+        (300,),
+        70,
+        "in/",
+    )
+
+
+def test_a_misconfigured_function_fails_at_start_up():
+    # GIVEN the function's environment with a bad THUMB_SIZES
+    env = {**os.environ, **BASE, "THUMB_SIZES": "big,small"}
+    # WHEN the handler module is imported (Lambda's init phase)
+    result = subprocess.run(
+        [sys.executable, "-c", "import app"],
+        cwd=REPO / "lambda",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # THEN init fails, and the message names the variable
+    assert result.returncode != 0
+    assert "SettingsError" in result.stderr
+    assert "THUMB_SIZES" in result.stderr
