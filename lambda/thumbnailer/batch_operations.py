@@ -2,9 +2,9 @@
 
 The result codes follow the pipeline's failure semantics:
 
-    thumbnails written, already up to date, superseded, skipped   -> Succeeded
-    bad object (retrying cannot help)                             -> PermanentFailure, "<reason>: ..."
-    the world failed (retrying may help)                          -> TemporaryFailure
+    thumbnails written, already up to date, superseded, skipped  -> Succeeded
+    bad object (retrying cannot help)      -> PermanentFailure, result string "<reason>: ..."
+    the world failed (retrying may help)   -> TemporaryFailure
 
 A bad object gets no dead-letter record here: the job's completion report is its record, and a
 job re-run over the same manifest would otherwise add a second record for the same object.
