@@ -51,6 +51,7 @@ VISIBILITY_TIMEOUT_SECONDS = 300
 WAIT_SECONDS = 2
 # SQS's maximum: records re-queued by this run stay out of its sight until it has finished.
 REQUEUE_DELAY_SECONDS = 900
+MAX_DETAIL = 160  # characters of a reason or error shown per line; the records keep them whole
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,11 @@ class Summary:
             f"replayed: {self.replayed}   still failing: {self.still_failing}   "
             f"skipped: {self.skipped}"
         ]
+        if self.still_failing:
+            lines.append(
+                f"  still failing objects were re-queued with their new reason; they show in "
+                f"the queue again in {REQUEUE_DELAY_SECONDS // 60} minutes"
+            )
         if details:
             lines.append(f"  outcomes: {details}")
         if self.duplicates:
@@ -170,6 +176,8 @@ class Redrive:
         return self.summary
 
     def _print(self, verb: str, subject: str, detail: str) -> None:
+        if len(detail) > MAX_DETAIL:
+            detail = detail[: MAX_DETAIL - 3] + "..."
         print(f"{verb:<14} {subject}  ({detail})", file=self._out)
 
     def _handle(self, letter: DeadLetter) -> None:
