@@ -1,7 +1,7 @@
 """Lambda entry point: routes each kind of event to the function that handles it.
 
-    S3 event notifications (ObjectCreated, ObjectRemoved)  -> handle_s3_notification
-    S3 Batch Operations (LambdaInvoke, schema 1.0 and 2.0)  -> run_batch_tasks
+S3 event notifications (ObjectCreated, ObjectRemoved)  -> handle_s3_notification
+S3 Batch Operations (LambdaInvoke, schema 1.0 and 2.0)  -> run_batch_tasks
 """
 
 from __future__ import annotations
