@@ -100,7 +100,7 @@ class ThumbnailService:
             info = self._store.head(source.bucket, source.key)
             if info is None:
                 return self._missing(source)
-            source = replace(source, etag=info.etag, size=info.size)
+            source = replace(source, etag=info.etag, size=info.size, version_id=info.version_id)
         if source.size is not None and source.size > settings.max_input_bytes:
             raise ObjectTooLargeError(
                 f"the object has {source.size} bytes; the limit is {settings.max_input_bytes}"
