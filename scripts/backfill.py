@@ -28,6 +28,7 @@ from typing import TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from scripts.operations import (
+    CONFIGURATION_HINT,
     LOG_DIR,
     add_deployment_arguments,
     function_output_to,
@@ -211,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         deployment = resolve_deployment(args)
     except SettingsError as exc:
-        print(f"backfill: {exc}", file=sys.stderr)
+        print(f"backfill: {exc}; {CONFIGURATION_HINT}", file=sys.stderr)
         return 2
     bucket = args.bucket or deployment.input_bucket
     if not bucket:

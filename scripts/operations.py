@@ -24,6 +24,10 @@ from thumbnailer.settings import Settings
 from thumbnailer.storage import DeadLetterQueue, ObjectStore
 
 LOG_DIR = Path("out/logs")
+CONFIGURATION_HINT = (
+    "give --stack-name NAME, or set the function's environment variables "
+    "(OUTPUT_BUCKET, DLQ_URL, THUMB_SIZES, WEBP_QUALITY, INPUT_PREFIX)"
+)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from aws_lambda_powertools.utilities.data_classes import S3Event
 from botocore.exceptions import BotoCoreError, ClientError
 
 from scripts.operations import (
+    CONFIGURATION_HINT,
     LOG_DIR,
     add_deployment_arguments,
     function_output_to,
@@ -266,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
                 dry_run=args.dry_run,
             ).run(args.max_messages)
     except SettingsError as exc:
-        print(f"redrive: {exc}", file=sys.stderr)
+        print(f"redrive: {exc}; {CONFIGURATION_HINT}", file=sys.stderr)
         return 2
     except (ClientError, BotoCoreError, TransientError) as exc:
         print(f"redrive: AWS error: {exc}", file=sys.stderr)
