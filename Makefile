@@ -45,6 +45,22 @@ fmt: $(STAMP) ## format the code (ruff --fix, black)
 demo: $(STAMP) ## run the pipeline locally on generated sample images; thumbnails land in ./out
 	$(BIN)/python -m scripts.demo
 
+# Day-2 operations (README: Operations). They read the deployed stack with ARGS="--stack-name
+# NAME", or the function's environment variables set in the shell (how local runs work).
+OPS := PYTHONPATH=lambda $(BIN)/python -m
+
+.PHONY: redrive
+redrive: $(STAMP) ## replay the dead-letter queue (ARGS="--stack-name NAME --dry-run ...")
+	$(OPS) scripts.redrive $(ARGS)
+
+.PHONY: backfill
+backfill: $(STAMP) ## make missing or out-of-date thumbnails for the whole prefix (ARGS=...)
+	$(OPS) scripts.backfill $(ARGS)
+
+.PHONY: ops-demo
+ops-demo: $(STAMP) ## redrive, backfill, Batch Operations, deletes, duplicates on the local stand-in
+	$(OPS) scripts.ops_demo
+
 .PHONY: build
 build: $(STAMP) ## sam build (no Docker, no local Python 3.13 needed)
 	$(BIN)/sam build

@@ -1,4 +1,8 @@
-"""Lambda entry point: S3 ObjectCreated events in, thumbnails or dead-letter records out."""
+"""Lambda entry point: routes each kind of event to the function that handles it.
+
+S3 event notifications (ObjectCreated, ObjectRemoved)  -> handle_s3_notification
+S3 Batch Operations (LambdaInvoke, schema 1.0 and 2.0)  -> run_batch_tasks
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,10 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import S3Event
+from aws_lambda_powertools.utilities.data_classes import S3BatchOperationEvent, S3Event
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from thumbnailer.batch_operations import run_batch_tasks
 from thumbnailer.errors import TransientError
 from thumbnailer.models import Outcome, SourceObject
 from thumbnailer.observability import logger, metrics, tracer
@@ -29,6 +34,13 @@ def thumbnail_service() -> ThumbnailService:
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if "invocationSchemaVersion" in event:
+        return run_batch_tasks(S3BatchOperationEvent(event), thumbnail_service())
+    return handle_s3_notification(event)
+
+
+def handle_s3_notification(event: dict[str, Any]) -> dict[str, Any]:
+    """Each record's object processed; raises at the end if any may succeed on retry."""
     if event.get("Event") == "s3:TestEvent":
         # S3 sends this once when a notification is configured; there is nothing to do.
         metrics.add_metric(name="TestEventsIgnored", unit=MetricUnit.Count, value=1)

@@ -2,8 +2,9 @@
 
     LocalAws       moto's server in its own process, on a free 127.0.0.1 port
     LocalStack     the template's resources created there: input and output buckets, the DLQ,
-                   and the input bucket's ObjectCreated notification (same prefix filter),
-                   delivered to an SQS queue that stands in for Lambda's event source
+                   and the input bucket's ObjectCreated notification (same prefix filter; plus
+                   ObjectRemoved with SyncDeletes), delivered to an SQS queue that stands in
+                   for Lambda's event source
     LambdaInvoker  Lambda's asynchronous invoke: warm worker processes running the real handler,
                    two retries, then the event goes to the DLQ, as Lambda does
     LocalPipeline  all of it, plus a dispatcher thread that feeds every notification S3 sent
@@ -146,6 +147,7 @@ class LocalStack:
     dlq_name: str = "sip-local-dlq"
     events_queue_name: str = "sip-local-s3-events"
     overrides: dict[str, str] = field(default_factory=dict)
+    sync_deletes: bool = False  # the template's SyncDeletes parameter
     dlq_url: str = ""
     events_queue_url: str = ""
     function_env: dict[str, str] = field(default_factory=dict)
@@ -172,8 +174,9 @@ class LocalStack:
             "INPUT_PREFIX": str(parameters["InputPrefix"]),
             **self.overrides,
         }
-        # The template's `Events: Type: S3` on the input bucket: ObjectCreated, prefix filter.
-        # S3 answers this with an s3:TestEvent, as it does in AWS.
+        # The template's `Events: Type: S3` on the input bucket: ObjectCreated, prefix filter,
+        # and ObjectRemoved when SyncDeletes is on. S3 answers with an s3:TestEvent, as in AWS.
+        events = ["s3:ObjectCreated:*"] + (["s3:ObjectRemoved:*"] if self.sync_deletes else [])
         s3.put_bucket_notification_configuration(
             Bucket=self.input_bucket,
             NotificationConfiguration={
@@ -181,7 +184,7 @@ class LocalStack:
                     {
                         "Id": "ThumbnailFunctionUpload",
                         "QueueArn": events_queue_arn,
-                        "Events": ["s3:ObjectCreated:*"],
+                        "Events": events,
                         "Filter": {
                             "Key": {
                                 "FilterRules": [
@@ -371,8 +374,10 @@ class LocalPipeline:
         log_dir: Path | None = None,
         overrides: dict[str, str] | None = None,
         max_retries: int = 2,
+        sync_deletes: bool = False,
     ) -> None:
         self._workers = workers
+        self._sync_deletes = sync_deletes
         self._log_dir = log_dir
         self._overrides = overrides or {}
         self._max_retries = max_retries
@@ -386,7 +391,9 @@ class LocalPipeline:
             if self._log_dir:
                 self._log_dir.mkdir(parents=True, exist_ok=True)
             self.aws = self._exit.enter_context(LocalAws(self._log("moto.log")))
-            self.stack = LocalStack(self.aws, overrides=self._overrides).create()
+            self.stack = LocalStack(
+                self.aws, overrides=self._overrides, sync_deletes=self._sync_deletes
+            ).create()
             self.s3, self.sqs = self.aws.client("s3"), self.aws.client("sqs")
             self.invoker = LambdaInvoker(
                 {

@@ -39,10 +39,19 @@ def function(template: Template) -> dict[str, Any]:
     return template["Resources"][FUNCTION]["Properties"]
 
 
+def _unconditional(statement: dict[str, Any]) -> dict[str, Any]:
+    """A statement itself, also when it is included only under a condition (Fn::If / NoValue)."""
+    if "Fn::If" in statement:
+        _condition, included, excluded = statement["Fn::If"]
+        assert excluded == {"Ref": "AWS::NoValue"}
+        return included
+    return statement
+
+
 @pytest.fixture(scope="module")
 def policy_statements(function: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
-        statement["Sid"]: statement
+        _unconditional(statement)["Sid"]: _unconditional(statement)
         for document in function["Policies"]
         for statement in document["Statement"]
     }
@@ -271,6 +280,16 @@ def test_iam_statements_are_least_privilege(
     # AND writes go to the output bucket's objects only; messages to the DLQ only
     assert policy_statements["WriteThumbnails"]["Action"] == "s3:PutObject"
     assert policy_statements["WriteThumbnails"]["Resource"] == {"Fn::Sub": "${OutputBucket.Arn}/*"}
+    # AND thumbnails may be read (the duplicate check) and, with SyncDeletes, deleted; the
+    # output bucket may be listed so that a missing thumbnail is a 404, not a 403
+    assert policy_statements["ReadThumbnails"]["Action"] == "s3:GetObject"
+    assert policy_statements["ReadThumbnails"]["Resource"] == {"Fn::Sub": "${OutputBucket.Arn}/*"}
+    assert policy_statements["ListThumbnails"]["Action"] == "s3:ListBucket"
+    assert policy_statements["ListThumbnails"]["Resource"] == {
+        "Fn::GetAtt": ["OutputBucket", "Arn"]
+    }
+    assert policy_statements["DeleteThumbnails"]["Action"] == "s3:DeleteObject"
+    assert policy_statements["DeleteThumbnails"]["Resource"] == {"Fn::Sub": "${OutputBucket.Arn}/*"}
     assert policy_statements["ReportFailures"]["Action"] == "sqs:SendMessage"
     assert policy_statements["ReportFailures"]["Resource"] == {
         "Fn::GetAtt": ["DeadLetterQueue", "Arn"]
@@ -317,6 +336,56 @@ def test_uploads_under_the_prefix_invoke_the_function(function: dict[str, Any]) 
             "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": {"Ref": "InputPrefix"}}]}},
         },
     }
+
+
+def test_sync_deletes_is_off_by_default_and_adds_nothing_unless_enabled(
+    template: Template, function: dict[str, Any]
+) -> None:
+    # GIVEN the SyncDeletes parameter and its condition
+    parameter = template["Parameters"]["SyncDeletes"]
+    condition = template["Conditions"]["SyncDeletesEnabled"]
+
+    # WHEN the statement that deletes and the input bucket's own notifications are read
+    statements = [s for document in function["Policies"] for s in document["Statement"]]
+    delete_statement = next(s for s in statements if "Fn::If" in s)
+    notifications = template["Resources"]["InputBucket"]["Properties"]["NotificationConfiguration"][
+        "LambdaConfigurations"
+    ]
+
+    # THEN it is off by default, and only "true" enables it
+    assert (parameter["Default"], sorted(parameter["AllowedValues"])) == (
+        "false",
+        ["false", "true"],
+    )
+    assert condition == {"Fn::Equals": [{"Ref": "SyncDeletes"}, "true"]}
+    # AND s3:DeleteObject is granted only under that condition
+    assert delete_statement["Fn::If"][0] == "SyncDeletesEnabled"
+    assert delete_statement["Fn::If"][1]["Action"] == "s3:DeleteObject"
+    # AND so is the ObjectRemoved subscription, to the same alias and prefix as uploads
+    [removed] = notifications
+    name, subscription, otherwise = removed["Fn::If"]
+    assert (name, otherwise) == ("SyncDeletesEnabled", {"Ref": "AWS::NoValue"})
+    assert subscription == {
+        "Event": "s3:ObjectRemoved:*",
+        "Function": {"Ref": "ThumbnailFunction.Alias"},
+        "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": {"Ref": "InputPrefix"}}]}},
+    }
+
+
+def test_the_transform_keeps_both_subscriptions_on_the_input_bucket(
+    transformed: Template,
+) -> None:
+    # GIVEN the input bucket after the SAM transform appended the function's Upload event
+    bucket = transformed["Resources"]["InputBucket"]
+
+    # WHEN its notification targets are read
+    configurations = bucket["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]
+    created = [c for c in configurations if c.get("Event") == "s3:ObjectCreated:*"]
+    removed = [c["Fn::If"][1] for c in configurations if "Fn::If" in c]
+
+    # THEN uploads always, and deletes when enabled, invoke the live alias
+    assert [c["Function"] for c in created + removed] == [{"Ref": f"{FUNCTION}Aliaslive"}] * 2
+    assert removed[0]["Event"] == "s3:ObjectRemoved:*"
 
 
 def test_logs_go_to_a_log_group_with_retention(
