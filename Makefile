@@ -47,7 +47,7 @@ lint: $(STAMP) $(SCAN_STAMP) ## lint code, templates and workflows (ruff, black,
 	$(BIN)/black --check --quiet .
 	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- $(TEMPLATES)
 	SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint --template-file iac/template.yaml
-	$(SCAN_BIN)/checkov --quiet --compact --framework cloudformation $(addprefix --file ,$(TEMPLATES))
+	$(SCAN_BIN)/checkov --quiet --compact --skip-download --framework cloudformation $(addprefix --file ,$(TEMPLATES))
 	$(SCAN_BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
 	$(SCAN_BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	@if command -v actionlint >/dev/null; then actionlint $(WORKFLOWS); \
