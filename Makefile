@@ -6,6 +6,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The scanners live apart from .venv: their pins conflict with the dev group's (see pyproject.toml).
+SCAN_VENV  := .venv-scan
+SCAN_BIN   := $(SCAN_VENV)/bin
+SCAN_STAMP := $(SCAN_VENV)/.installed
+TEMPLATES  := iac/template.yaml iac/github-oidc-role.yaml
+WORKFLOWS  := $(wildcard .github/workflows/*.yaml)
 # Tests and local runs never need a real account; these keep boto3 and SAM away from ~/.aws.
 export AWS_DEFAULT_REGION ?= us-east-1
 
@@ -23,6 +29,12 @@ $(STAMP): pyproject.toml lambda/requirements.txt
 .PHONY: venv
 venv: $(STAMP) ## create .venv with everything the targets need
 
+$(SCAN_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(SCAN_BIN)/python -m pip install --quiet --group scan
+	@touch $@
+
 .PHONY: test
 test: $(STAMP) ## lint the code, check formatting, run every test
 	$(BIN)/ruff check .
@@ -30,11 +42,20 @@ test: $(STAMP) ## lint the code, check formatting, run every test
 	$(BIN)/pytest
 
 .PHONY: lint
-lint: $(STAMP) ## lint code and template (ruff, black, cfn-lint, sam validate --lint)
+lint: $(STAMP) $(SCAN_STAMP) ## lint code, templates and workflows (ruff, black, cfn-lint, sam validate, checkov, check-jsonschema)
 	$(BIN)/ruff check .
 	$(BIN)/black --check --quiet .
-	$(BIN)/cfn-lint iac/*.yaml
-	$(BIN)/sam validate --lint --template-file iac/template.yaml
+	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- $(TEMPLATES)
+	SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint --template-file iac/template.yaml
+	$(SCAN_BIN)/checkov --quiet --compact --skip-download --framework cloudformation $(addprefix --file ,$(TEMPLATES))
+	$(SCAN_BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
+	$(SCAN_BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
+	@if command -v actionlint >/dev/null; then actionlint $(WORKFLOWS); \
+	else echo "actionlint: not installed, skipped (CI installs it; see README)"; fi
+
+.PHONY: audit
+audit: $(SCAN_STAMP) ## known vulnerabilities in the function's dependencies (pip-audit; needs PyPI's JSON API)
+	$(SCAN_BIN)/pip-audit --strict --requirement lambda/requirements.txt
 
 .PHONY: fmt
 fmt: $(STAMP) ## format the code (ruff --fix, black)
