@@ -102,6 +102,7 @@ class LocalAws:
         *,
         host: str = "127.0.0.1",
         port: int | None = None,
+        inherit_output: bool = False,
     ) -> None:
         self.host, self.port = host, port or free_port()
         # A server bound to every interface is still reached through the loopback.
@@ -109,12 +110,13 @@ class LocalAws:
             f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{self.port}"  # noqa: S104
         )
         self._log_path = log_path
+        self._inherit_output = inherit_output  # moto's request log on our terminal
         self._startup_seconds = startup_seconds
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
 
     def __enter__(self) -> LocalAws:
         with socket.socket() as probe:
@@ -122,13 +124,13 @@ class LocalAws:
                 probe.bind((self.host, self.port))
             except OSError as exc:
                 raise RuntimeError(f"cannot listen on {self.host}:{self.port}: {exc}") from exc
-        log = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL
+        log = open(self._log_path, "ab") if self._log_path else None
         try:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "scripts.moto_server", str(os.getpid()),
                  "-H", self.host, "-p", str(self.port)],
                 cwd=REPO,
-                stdout=log,
+                stdout=log or (None if self._inherit_output else subprocess.DEVNULL),
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip
@@ -137,8 +139,8 @@ class LocalAws:
             self.__exit__(None, None, None)
             raise
         finally:
-            if log is not subprocess.DEVNULL:
-                log.close()
+            if log:
+                log.close()  # the server has its own copy
         return self
 
     def _wait_until_ready(self) -> None:
