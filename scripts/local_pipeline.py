@@ -115,6 +115,10 @@ class LocalAws:
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
@@ -263,10 +267,21 @@ class _Context:
         return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
-def peak_rss_kb() -> int:
-    """This process's peak resident memory, in KiB (macOS reports bytes, Linux KiB)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak // 1024 if sys.platform == "darwin" else peak
+def peak_rss_kb(pid: int | str = "self") -> int | None:
+    """A process's peak resident memory in KiB (Linux: VmHWM), None if it cannot be known.
+
+    Not getrusage's ru_maxrss: Linux carries it over fork and exec, so a worker would report
+    its parent's peak. Elsewhere only this process's own ru_maxrss is available.
+    """
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        if pid != "self":
+            return None
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak // 1024 if sys.platform == "darwin" else peak  # macOS counts bytes
+    line = next((line for line in status.splitlines() if line.startswith("VmHWM:")), None)
+    return int(line.split()[1]) if line else None
 
 
 def _error(exc: BaseException, error_type: str | None = None) -> dict[str, str]:
@@ -404,7 +419,7 @@ class Invocation:
     error: str = ""
     dead_lettered: bool = False
     duration_ms: float = 0.0
-    max_rss_kb: int = 0
+    max_rss_kb: int | None = None
     finished_at: float = 0.0
 
     @property
