@@ -83,5 +83,5 @@ def test_a_crashing_or_hanging_function_costs_only_its_execution_environment():
         # AND the stand-in (same server, same data) and the runner carried on as usual
         pipeline.upload("uploads/crash/fine.jpg", encode(photo(300, 200), "JPEG"))
         fine = pipeline.wait_for(["uploads/crash/fine.jpg"], 60)["uploads/crash/fine.jpg"]
-        assert (fine.attempts, fine.response["outcomes"][0]["status"]) == (1, "written")
+        assert fine.response["outcomes"][0]["status"] == "written"
         assert pipeline.output_keys() == ["crash/fine_128w.webp", "crash/fine_512w.webp"]
