@@ -11,6 +11,9 @@ from thumbnailer.errors import SettingsError
 #: The public contract: the environment variables the function reads (the template sets exactly
 #: these, plus Powertools' own POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE).
 ENV_VARS = ("OUTPUT_BUCKET", "THUMB_SIZES", "WEBP_QUALITY", "DLQ_URL", "INPUT_PREFIX")
+#: Read by boto3, not here. The template declares it empty (AWS's own endpoints) only so that
+#: `sam local invoke --env-vars events/env.json` can set it: SAM sets declared variables only.
+LOCAL_ENDPOINT_ENV_VAR = "AWS_ENDPOINT_URL"
 
 WEBP_MAX_SIDE = 16383
 DEFAULT_THUMB_SIZES = "128,512"
