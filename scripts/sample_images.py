@@ -78,3 +78,46 @@ def demo_set() -> dict[str, bytes]:
         "web/banner.v2.webp": encode(photo(2000, 500, seed=4), "WEBP", quality=90),
         "broken/not-really-a.jpg": encode(landscape, "JPEG")[:5000],
     }
+
+
+def heic(image: Image.Image, *, quality: int = 80, **info: object) -> bytes:
+    """HEIC as an iPhone writes it (HEVC in HEIF), through pillow-heif's encoder.
+
+    `info` may hold `exif` and `icc_profile`. The pixels are stored as given: an EXIF
+    orientation becomes HEIF's own rotation (irot), which decoders apply, as in iPhone photos.
+    """
+    from pillow_heif import from_bytes
+
+    heif = from_bytes(image.mode, image.size, image.tobytes())
+    heif.info.update(info)
+    buffer = BytesIO()
+    heif.save(buffer, quality=quality)
+    return buffer.getvalue()
+
+
+def moving_box_frames(
+    count: int, size: tuple[int, int] = (320, 240), *, transparent: bool = False
+) -> list[Image.Image]:
+    """Frames of a red box crossing the picture; the background is clear if `transparent`."""
+    width, height = size
+    frames = []
+    for index in range(count):
+        frame = Image.new("RGBA", size, (0, 0, 0, 0) if transparent else (250, 250, 250, 255))
+        x = index * (width - width // 4) // max(1, count - 1)
+        ImageDraw.Draw(frame).rectangle((x, height // 4, x + width // 4, height // 2), fill="red")
+        frames.append(frame if transparent else frame.convert("RGB"))
+    return frames
+
+
+def animation(
+    frames: list[Image.Image], image_format: str, *, durations: list[int], **params: object
+) -> bytes:
+    """An animated GIF or WebP of `frames`, each shown for its duration (ms)."""
+    return encode(
+        frames[0],
+        image_format,
+        save_all=True,
+        append_images=frames[1:],
+        duration=durations,
+        **params,
+    )

@@ -165,6 +165,8 @@ def test_function_gets_exactly_the_environment_the_settings_read(
         "WEBP_QUALITY": {"Ref": "WebPQuality"},
         "DLQ_URL": {"Ref": "DeadLetterQueue"},
         "INPUT_PREFIX": {"Ref": "InputPrefix"},
+        "MAX_INPUT_PIXELS": {"Ref": "MaxInputPixels"},
+        "MAX_ANIMATION_FRAMES": {"Ref": "MaxAnimationFrames"},
     }
 
 
@@ -180,6 +182,8 @@ def test_parameters_have_the_contracted_names_and_defaults(template: Template) -
         "LambdaProvisionedConcurrency": 0,
         "InputPrefix": "uploads/",
         "LogRetentionDays": 30,
+        "MaxInputPixels": 0,
+        "MaxAnimationFrames": 300,
     }
 
     # WHEN the template's parameters are read
