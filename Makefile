@@ -45,6 +45,10 @@ fmt: $(STAMP) ## format the code (ruff --fix, black)
 demo: $(STAMP) ## run the pipeline locally on generated sample images; thumbnails land in ./out
 	$(BIN)/python -m scripts.demo
 
+.PHONY: bench
+bench: $(STAMP) ## time the image core vs the tutorial code and libvips (add your own: DIR=~/Pictures)
+	$(BIN)/python -m scripts.bench $(DIR)
+
 .PHONY: build
 build: $(STAMP) ## sam build (no Docker, no local Python 3.13 needed)
 	$(BIN)/sam build
