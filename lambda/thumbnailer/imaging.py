@@ -66,8 +66,17 @@ _TRANSPOSE = {
 }
 _QUARTER_TURNS = frozenset({5, 6, 7, 8})
 # What Pillow and its plugins raise on malformed input, besides UnidentifiedImageError
-# (libheif reports decoding errors as RuntimeError).
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, RuntimeError)
+# (libheif reports decoding errors as RuntimeError; Pillow's GIF reader, a short block as
+# IndexError).
+_DECODE_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    struct.error,
+    RuntimeError,
+)
 _SIXTEEN_BIT_GREY = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
 # Modes Lanczos resizes as they are (Pillow premultiplies the alpha of RGBA and LA).
 _RESIZABLE_MODES = frozenset({"RGB", "RGBA", "L", "LA", "CMYK"})
@@ -144,7 +153,11 @@ def render(
     """Every thumbnail of `data`, as images: `make_thumbnails` without the encoding."""
     image, image_format = open_image(data)
     source_size = image.size
-    total_frames = animation.frame_count(image, image_format)
+    try:
+        # A GIF's frames are counted by walking its blocks: quick, but it reads the whole file.
+        total_frames = animation.frame_count(image, image_format)
+    except _DECODE_ERRORS as exc:
+        raise _decode_error(image_format, exc) from exc
     kept_frames = min(total_frames, max_frames)
 
     # JPEG orientation is known from the header; it decides which side shrink-on-load must keep.
@@ -163,7 +176,8 @@ def render(
 
     _load(image, image_format)
     # PNG may store its EXIF after the pixels, so it is read now for every format but JPEG.
-    orientation = exif_orientation(image)
+    # Animations are shown as stored (GIF has no EXIF; an animated WebP's is rare).
+    orientation = exif_orientation(image) if kept_frames == 1 else 1
     targets = thumbnail_sizes(_displayed(source_size, orientation), widths)
     icc_profile = image.info.get("icc_profile") or None
 
