@@ -54,7 +54,7 @@ class Case:
     name: str
     path: Path
     photo_jpeg: bool = False
-    repeats: int = 7
+    repeats: int = 9
     animated: bool = False
 
 

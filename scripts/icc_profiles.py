@@ -68,6 +68,16 @@ def rgb_profile(
     return _profile(b"mntr", b"RGB ", b"XYZ ", tags)
 
 
+def grey_profile(description: str, gamma: float) -> bytes:
+    """A greyscale display profile with a plain gamma curve."""
+    tags = [
+        (b"desc", _description(description)),
+        (b"wtpt", _xyz(D50)),
+        (b"kTRC", _gamma_curve(gamma)),
+    ]
+    return _profile(b"mntr", b"GRAY", b"XYZ ", tags)
+
+
 def cmyk_profile(description: str, lab_of_corner: Callable[[tuple[int, ...]], Vector]) -> bytes:
     """A CMYK output profile whose A2B0 table sends each CMYK corner (0 or 255 per ink) to
     `lab_of_corner(corner)`, an (L*, a*, b*); lcms interpolates in between."""

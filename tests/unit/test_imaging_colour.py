@@ -141,6 +141,31 @@ def test_cmyk_with_a_profile_takes_its_colours_from_the_profile():
     assert close(thumb.getpixel((64, 42)), expected), (thumb.getpixel((64, 42)), expected)
 
 
+@pytest.mark.parametrize("mode", ["L", "LA"])
+def test_a_grey_source_with_a_grey_profile_gets_the_tone_the_profile_means(mode):
+    # GIVEN grey level 100 in a gamma 1.8 grey space (lighter than the same value in sRGB)
+    profile = icc_profiles.grey_profile("Gamma 1.8 grey (test)", 1.8)
+    source = Image.new(mode, (300, 200), 100 if mode == "L" else (100, 200))
+    expected = ImageCms.applyTransform(
+        Image.new("L", (1, 1), 100),
+        ImageCms.buildTransform(
+            ImageCms.ImageCmsProfile(BytesIO(profile)),
+            ImageCms.createProfile("sRGB"),
+            "L",
+            "RGB",
+            renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+        ),
+    ).getpixel((0, 0))
+    assert expected[0] >= 110
+
+    # WHEN thumbnailed
+    thumb = thumbnail_of(encode(source, "PNG", icc_profile=profile))
+
+    # THEN it is that sRGB grey (with its alpha, if any), not the untouched 100
+    assert close(thumb.getpixel((64, 42))[:3], expected)
+    assert thumb.mode == ("RGBA" if mode == "LA" else "RGB")
+
+
 def test_an_unreadable_profile_is_ignored_like_browsers_do():
     # GIVEN a JPEG whose embedded "profile" is garbage
     data = encode(
