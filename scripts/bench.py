@@ -386,6 +386,40 @@ def webp_methods(still: Case, animated: Case) -> list[tuple[int, float, int, flo
     return rows
 
 
+def zone_plate_jpeg() -> Path:
+    """The aliasing test chart, as a 6 MP JPEG."""
+    path = CACHE / "zone-plate-6mp.jpg"
+    if not path.exists():
+        from scripts.sample_images import encode, zone_plate
+
+        path.write_bytes(encode(zone_plate(3000, 2000), "JPEG", quality=95))
+    return path
+
+
+def shrink_margins(cases: Sequence[Path]) -> list[tuple[str, float, float, float]]:
+    """(image, margin, render ms, resize PSNR) for JPEG shrink-on-load margins 1 and 2."""
+    import thumbnailer.imaging as imaging
+    from scripts.quality import psnr
+
+    rows = []
+    chosen = imaging.SHRINK_ON_LOAD_MARGIN
+    try:
+        for path in cases:
+            data = path.read_bytes()
+            reference = reference_512(data)
+            for margin in (1, 2):
+                imaging.SHRINK_ON_LOAD_MARGIN = margin
+                best = float("inf")
+                for _ in range(5):
+                    started = time.perf_counter()
+                    made = imaging.render(data, WIDTHS, max_pixels=10**10)
+                    best = min(best, (time.perf_counter() - started) * 1000)
+                rows.append((path.name, margin, best, psnr(made.frames[512][0], reference)))
+    finally:
+        imaging.SHRINK_ON_LOAD_MARGIN = chosen
+    return rows
+
+
 # --- the report ------------------------------------------------------------------------------
 
 
@@ -515,6 +549,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     imports = import_times()
     named = {case.name: case for case in corpus()}
     methods = webp_methods(named["JPEG 12 MP"], named["GIF 100 frames"])
+    margins = shrink_margins([named["JPEG 6 MP"].path, named["JPEG 24 MP"].path, zone_plate_jpeg()])
 
     print(f"\n{render_table(rows)}\n")
     print(
@@ -528,7 +563,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"| {method} | {ms:.1f} | {size:,} | {quality:.2f} | {animation_ms:.0f} | "
             f"{animation_size:,} |"
         )
-    print("(each a 512w + 128w pair: the 12 MP JPEG's, and the 100-frame GIF's)")
+    print("(each a 512w + 128w pair: the 12 MP JPEG's, and the 100-frame GIF's)\n")
+    print("| JPEG | Shrink-on-load to | Render ms (decode + resize) | Resize PSNR 512w (dB) |")
+    print("| --- | --- | ---: | ---: |")
+    for name, margin, ms, quality in margins:
+        print(f"| {name} | >= {margin}x the thumbnail | {ms:.1f} | {quality:.1f} |")
     print(
         f"\nimport app: median {imports['app median']:.0f} ms, best {imports['app best']:.0f} ms; "
         f"the image core alone (thumbnailer.imaging): median "
@@ -554,6 +593,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ],
                 "imports_ms": imports,
                 "webp_methods": methods,
+                "shrink_margins": margins,
             },
             indent=2,
         )

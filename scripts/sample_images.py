@@ -121,3 +121,18 @@ def animation(
         duration=durations,
         **params,
     )
+
+
+def zone_plate(width: int, height: int) -> Image.Image:
+    """Concentric rings whose frequency rises towards the edges, up to one cycle per two pixels:
+    the classic test chart for aliasing (moire shows as ghost rings)."""
+    import math
+
+    rows = bytearray()
+    for y in range(height):
+        dy2 = (y - height / 2) ** 2
+        rows += bytes(
+            int(127.5 + 127.5 * math.cos(math.pi * ((x - width / 2) ** 2 + dy2) / (width * 1.2)))
+            for x in range(width)
+        )
+    return Image.frombytes("L", (width, height), bytes(rows)).convert("RGB")

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageDraw, PngImagePlugin
 
 from scripts.quality import psnr
-from scripts.sample_images import encode, photo
+from scripts.sample_images import encode, photo, zone_plate
 from thumbnailer.imaging import make_thumbnails, render
 
 MAX_PIXELS = 50_000_000
@@ -58,6 +58,20 @@ def test_fine_detail_is_anti_aliased_not_turned_into_moire(image_format):
     low, high = thumb.getextrema()
     assert low >= 112, (low, high)
     assert high <= 144, (low, high)
+
+
+def test_shrink_on_load_leaves_enough_resolution_to_avoid_moire():
+    # GIVEN a zone plate (rings up to the finest frequency a JPEG can hold) as a 2000 px JPEG:
+    # a 256 px thumbnail decodes it at 1/2 scale, not 1/4 (which aliases into ghost rings)
+    data = encode(zone_plate(2000, 1334), "JPEG", quality=95)
+
+    # WHEN thumbnailed (before WebP encoding)
+    made = render(data, (256,), max_pixels=MAX_PIXELS)
+
+    # THEN it is decoded at 1/2 scale and is within 40 dB of an exact Lanczos of the full image
+    assert made.cost.scale == 2
+    thumb = made.frames[256][0]
+    assert psnr(thumb, exact_lanczos(data, thumb.size)) >= 40
 
 
 def test_features_stay_where_they_were():
