@@ -424,6 +424,10 @@ def encode_webp(
     No EXIF, XMP, GPS, maker notes or ICC profile are written: thumbnails are public, and
     their pixels are already sRGB.
     """
+    # Imported by name: to find a writer it has not loaded yet, Pillow's save() imports every
+    # one of its ~50 plugins, 60 ms of a cold start.
+    from PIL import WebPImagePlugin  # noqa: F401
+
     buffer = BytesIO()
     first, *rest = frames
     params = {"quality": quality, "icc_profile": b"", "exif": b"", "xmp": b""}

@@ -174,7 +174,7 @@ def test_bytes_that_start_like_png_but_are_a_gif_are_corrupt_not_tried_as_gif():
         make_thumbnails(data, (64,), quality=80, max_pixels=MAX_PIXELS)
 
 
-def test_heif_support_is_loaded_only_when_an_upload_is_heif(tmp_path):
+def test_heif_and_rare_decoders_are_loaded_only_when_an_upload_needs_them(tmp_path):
     # GIVEN a fresh interpreter that imports the handler, as Lambda's init does
     jpeg, heif = tmp_path / "photo.jpg", tmp_path / "photo.heic"
     jpeg.write_bytes(encode(photo(300, 200), "JPEG"))
@@ -187,6 +187,8 @@ seen = {{"import": "pillow_heif" in sys.modules}}
 make_thumbnails(open({str(jpeg)!r}, "rb").read(), (128,), quality=80, max_pixels=10**8)
 seen["jpeg"] = "pillow_heif" in sys.modules
 seen["colour_management_after_jpeg"] = "PIL.ImageCms" in sys.modules
+rare = ("PIL.PsdImagePlugin", "PIL.EpsImagePlugin", "PIL.FitsImagePlugin", "PIL.TiffImagePlugin")
+seen["rare_decoders_after_jpeg"] = [name for name in rare if name in sys.modules]
 make_thumbnails(open({str(heif)!r}, "rb").read(), (128,), quality=80, max_pixels=10**8)
 seen["heif"] = "pillow_heif" in sys.modules
 print(json.dumps(seen))
@@ -202,13 +204,15 @@ print(json.dumps(seen))
         check=False,
     )
 
-    # THEN pillow-heif (and colour management) stayed unloaded until an upload needed them
+    # THEN pillow-heif, colour management and Pillow's other decoders stayed unloaded until an
+    # upload needed them (saving a WebP does not make Pillow import all of its plugins)
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout.splitlines()[-1])
     assert seen == {
         "import": False,
         "jpeg": False,
         "colour_management_after_jpeg": False,
+        "rare_decoders_after_jpeg": [],
         "heif": True,
     }
 
