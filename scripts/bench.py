@@ -237,7 +237,8 @@ def worker(engine: str, path: str, repeats: int, out_dir: str) -> None:
             outputs = run()
             times.append((time.perf_counter() - started) * 1000)
     except Exception as exc:  # noqa: BLE001 - reported in the table, the bench goes on
-        message = str(exc).strip().splitlines()[-1] if str(exc).strip() else ""
+        # The last clause of the last line says why (libvips prefixes its call chain).
+        message = str(exc).strip().splitlines()[-1].split(": ")[-1] if str(exc).strip() else ""
         print(json.dumps({"error": f"{type(exc).__name__}: {message}"[:100]}))
         return
     for width, output in zip(WIDTHS, outputs, strict=True):
