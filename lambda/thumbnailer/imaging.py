@@ -41,11 +41,11 @@ from thumbnailer.formats import ACCEPTED_FORMATS, HEAD_BYTES, load_decoder, snif
 from thumbnailer.settings import WEBP_MAX_SIDE
 
 #: libwebp's effort (0 fast .. 6 small), chosen by measurement (README "Performance"). Stills:
-#: 4 (libwebp's default); 2 would encode 2.5 times faster but 4 to 12% bigger, and a thumbnail
-#: is encoded once and downloaded many times, while 5 and 6 save under 1% more. Animations: 5,
-#: 13 to 19% smaller than 2 to 4 on photographic animations for about twice 2's time; 6 takes
-#: three times longer again for no gain.
-WEBP_METHOD = 4
+#: 2, the knee of the curve: 0 and 1 are 25 to 40% bigger, while 3 and 4 take 2.5 times as long
+#: to save 4 to 6% on photos (12% with alpha), at the same PSNR, on files of a few KB. Animations:
+#: 5, because there the bytes are large: 13 to 19% smaller than 2 to 4 on photographic
+#: animations for about twice 2's time; 6 takes three times longer again for no gain.
+WEBP_METHOD = 2
 WEBP_ANIMATION_METHOD = 5
 #: JPEG shrink-on-load decodes (by DCT scaling, 1/2, 1/4 or 1/8) to at least this many times
 #: the largest thumbnail, so that the final Lanczos still has real pixels to filter. Measured on
