@@ -88,6 +88,9 @@ local-aws: $(STAMP) ## local S3 + SQS for `sam local invoke --env-vars events/en
 .PHONY: loadtest
 loadtest: $(STAMP) ## N images (default 1000) through the local pipeline; checks that none is lost
 	$(BIN)/python -m scripts.loadtest $(if $(N),-n $(N)) $(if $(WORKERS),--workers $(WORKERS))
+.PHONY: bench
+bench: $(STAMP) ## time the image core vs the tutorial code and libvips (add your own: DIR=~/Pictures)
+	$(BIN)/python -m scripts.bench $(DIR)
 
 .PHONY: build
 build: $(STAMP) ## sam build (no Docker, no local Python 3.13 needed)

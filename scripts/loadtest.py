@@ -20,8 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image
-
 from scripts.local_pipeline import (
     LAMBDA_DIR,
     LocalPipeline,
@@ -29,7 +27,7 @@ from scripts.local_pipeline import (
     peak_rss_kb,
     raise_interrupt_on_sigterm,
 )
-from scripts.sample_images import encode, jpeg_with_exif, photo, transparent_logo
+from scripts.sample_images import encode, jpeg_with_exif, photo, png_bomb, transparent_logo
 
 BROKEN_EVERY = 20  # one upload in 20 (5 %) is broken
 
@@ -65,11 +63,12 @@ def broken_images() -> list[tuple[str, str, bytes]]:
     return [
         ("empty_object", "empty.jpg", b""),
         ("not_an_image", "notes.jpg", b"meeting notes, certainly not a picture\n" * 20),
-        ("unsupported_format", "scan.bmp", encode(photo(64, 64, seed=13), "BMP")),
+        ("unsupported_format", "icon.ico", encode(photo(64, 64, seed=13), "ICO")),
         ("truncated_image", "cut.jpg", jpeg[: len(jpeg) // 3]),
         ("corrupt_image", "garbled.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64),
-        # 56 megapixels of 1-bit pixels: a small file, refused from its header alone.
-        ("too_many_pixels", "huge.png", encode(Image.new("1", (8000, 7000)), "PNG")),
+        # 400 megapixels of 1-bit pixels: a small file, refused from its header alone (the
+        # default budget at 1024 MB is about 174 megapixels).
+        ("too_many_pixels", "huge.png", png_bomb(20000, 20000)),
     ]
 
 

@@ -223,6 +223,8 @@ class LocalStack:
             "THUMB_SIZES": str(parameters["ThumbnailSizes"]),
             "WEBP_QUALITY": str(parameters["WebPQuality"]),
             "INPUT_PREFIX": str(parameters["InputPrefix"]),
+            "MAX_INPUT_PIXELS": str(parameters["MaxInputPixels"]),
+            "MAX_ANIMATION_FRAMES": str(parameters["MaxAnimationFrames"]),
             **self.overrides,
         }
         # The template's `Events: Type: S3` on the input bucket: ObjectCreated, prefix filter,

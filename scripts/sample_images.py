@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import struct
+import zlib
 from io import BytesIO
 
 from PIL import Image, ImageDraw, ImageFilter
@@ -78,3 +80,79 @@ def demo_set() -> dict[str, bytes]:
         "web/banner.v2.webp": encode(photo(2000, 500, seed=4), "WEBP", quality=90),
         "broken/not-really-a.jpg": encode(landscape, "JPEG")[:5000],
     }
+
+
+def heic(image: Image.Image, *, quality: int = 80, **info: object) -> bytes:
+    """HEIC as an iPhone writes it (HEVC in HEIF), through pillow-heif's encoder.
+
+    `info` may hold `exif` and `icc_profile`. The pixels are stored as given: an EXIF
+    orientation becomes HEIF's own rotation (irot), which decoders apply, as in iPhone photos.
+    """
+    from pillow_heif import from_bytes
+
+    heif = from_bytes(image.mode, image.size, image.tobytes())
+    heif.info.update(info)
+    buffer = BytesIO()
+    heif.save(buffer, quality=quality)
+    return buffer.getvalue()
+
+
+def moving_box_frames(
+    count: int, size: tuple[int, int] = (320, 240), *, transparent: bool = False
+) -> list[Image.Image]:
+    """Frames of a red box crossing the picture; the background is clear if `transparent`."""
+    width, height = size
+    frames = []
+    for index in range(count):
+        frame = Image.new("RGBA", size, (0, 0, 0, 0) if transparent else (250, 250, 250, 255))
+        x = index * (width - width // 4) // max(1, count - 1)
+        ImageDraw.Draw(frame).rectangle((x, height // 4, x + width // 4, height // 2), fill="red")
+        frames.append(frame if transparent else frame.convert("RGB"))
+    return frames
+
+
+def animation(
+    frames: list[Image.Image], image_format: str, *, durations: list[int], **params: object
+) -> bytes:
+    """An animated GIF or WebP of `frames`, each shown for its duration (ms)."""
+    return encode(
+        frames[0],
+        image_format,
+        save_all=True,
+        append_images=frames[1:],
+        duration=durations,
+        **params,
+    )
+
+
+def zone_plate(width: int, height: int) -> Image.Image:
+    """Concentric rings whose frequency rises towards the edges, up to one cycle per two pixels:
+    the classic test chart for aliasing (moire shows as ghost rings)."""
+    import math
+
+    rows = bytearray()
+    for y in range(height):
+        dy2 = (y - height / 2) ** 2
+        rows += bytes(
+            int(127.5 + 127.5 * math.cos(math.pi * ((x - width / 2) ** 2 + dy2) / (width * 1.2)))
+            for x in range(width)
+        )
+    return Image.frombytes("L", (width, height), bytes(rows)).convert("RGB")
+
+
+def png_bomb(width: int, height: int) -> bytes:
+    """A valid, all-black 1-bit PNG of width x height made one scanline at a time: a few hundred
+    KB that would decode to width x height pixels (a decompression bomb), built without ever
+    holding those pixels in memory."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    scanline = b"\x00" * (1 + (width + 7) // 8)  # filter byte, then 8 pixels per byte
+    compressor = zlib.compressobj(9)
+    data = b"".join(compressor.compress(scanline) for _ in range(height)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    )

@@ -130,6 +130,7 @@ class ThumbnailService:
             settings.thumb_widths,
             quality=settings.webp_quality,
             max_pixels=settings.max_input_pixels,
+            max_frames=settings.max_animation_frames,
         )
         # Everything is encoded before anything is written: a bad image leaves no partial output.
         metadata = Provenance(
@@ -160,6 +161,8 @@ class ThumbnailService:
             "thumbnails written",
             source_format=made.source_format,
             source_size=made.source_size,
+            frames=made.frames,
+            frames_dropped=made.frames_dropped,
             thumbnails={keys[t.width]: t.size for t in made.thumbnails},
             bytes_in=len(data),
             bytes_out=bytes_out,

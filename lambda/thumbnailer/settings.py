@@ -6,14 +6,27 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from thumbnailer.animation import DEFAULT_MAX_FRAMES
+from thumbnailer.budget import DEFAULT_MEMORY_MB, pixel_budget
 from thumbnailer.errors import SettingsError
 
 #: The public contract: the environment variables the function reads (the template sets exactly
 #: these, plus Powertools' own POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE).
-ENV_VARS = ("OUTPUT_BUCKET", "THUMB_SIZES", "WEBP_QUALITY", "DLQ_URL", "INPUT_PREFIX")
+ENV_VARS = (
+    "OUTPUT_BUCKET",
+    "THUMB_SIZES",
+    "WEBP_QUALITY",
+    "DLQ_URL",
+    "INPUT_PREFIX",
+    "MAX_INPUT_PIXELS",
+    "MAX_ANIMATION_FRAMES",
+)
 #: Read by boto3, not here. The template declares it empty (AWS's own endpoints) only so that
 #: `sam local invoke --env-vars events/env.json` can set it: SAM sets declared variables only.
 LOCAL_ENDPOINT_ENV_VAR = "AWS_ENDPOINT_URL"
+#: Set by Lambda itself, never by the template: the function's memory, which sizes the default
+#: pixel budget.
+RUNTIME_ENV_VARS = ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE",)
 
 WEBP_MAX_SIDE = 16383
 DEFAULT_THUMB_SIZES = "128,512"
@@ -30,8 +43,11 @@ class Settings:
     thumb_widths: tuple[int, ...] = (128, 512)
     webp_quality: int = 85
     input_prefix: str = DEFAULT_INPUT_PREFIX
-    # Limits that protect the function's memory; not (yet) part of the env contract.
-    max_input_pixels: int = 50_000_000
+    # What one upload may cost in decoded pixels, after shrink-on-load (see budget.py).
+    max_input_pixels: int = pixel_budget(DEFAULT_MEMORY_MB)
+    # Frames kept of an animated GIF or WebP; the rest are dropped (see animation.py).
+    max_animation_frames: int = DEFAULT_MAX_FRAMES
+    # A limit that protects the function's memory; not (yet) part of the env contract.
     max_input_bytes: int = 64 * 1024 * 1024
 
     @classmethod
@@ -55,6 +71,22 @@ class Settings:
         input_prefix = env.get("INPUT_PREFIX", DEFAULT_INPUT_PREFIX)
         if input_prefix.startswith("/"):
             problems.append(f"INPUT_PREFIX must not start with '/', got {input_prefix!r}")
+        memory_mb = _parse_count(
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", str(DEFAULT_MEMORY_MB)),
+            problems,
+            minimum=1,
+        )
+        # 0 (the template's default) sizes the budget to the function's memory.
+        max_pixels = _parse_count(
+            "MAX_INPUT_PIXELS", env.get("MAX_INPUT_PIXELS", "0"), problems, minimum=0
+        )
+        max_frames = _parse_count(
+            "MAX_ANIMATION_FRAMES",
+            env.get("MAX_ANIMATION_FRAMES", str(DEFAULT_MAX_FRAMES)),
+            problems,
+            minimum=1,
+        )
 
         if problems:
             raise SettingsError("invalid configuration: " + "; ".join(problems))
@@ -64,6 +96,8 @@ class Settings:
             thumb_widths=widths,
             webp_quality=quality,
             input_prefix=input_prefix,
+            max_input_pixels=max_pixels or pixel_budget(memory_mb),
+            max_animation_frames=max_frames,
         )
 
 
@@ -86,4 +120,12 @@ def _parse_quality(raw: str, problems: list[str]) -> int:
     if not text.isdigit() or not 0 <= int(text) <= 100:
         problems.append(f"WEBP_QUALITY must be a whole number from 0 to 100, got {raw!r}")
         return 0
+    return int(text)
+
+
+def _parse_count(name: str, raw: str, problems: list[str], *, minimum: int) -> int:
+    text = raw.strip()
+    if not text.isdigit() or int(text) < minimum:
+        problems.append(f"{name} must be a whole number of at least {minimum}, got {raw!r}")
+        return minimum
     return int(text)

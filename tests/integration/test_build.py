@@ -73,6 +73,10 @@ def test_artifact_holds_linux_arm64_python_313_dependencies(artifact: Path) -> N
     assert f"_imaging.{LAMBDA_ABI}.so" in native_modules
     assert f"_webp.{LAMBDA_ABI}.so" in native_modules
     assert not list(pil.glob("*.pyd")), "a Windows wheel was installed"
+    # AND so are the AVIF decoder (Pillow's own) and HEIC/HEIF's (pillow-heif, with libheif)
+    assert f"_avif.{LAMBDA_ABI}.so" in native_modules
+    assert (artifact / f"_pillow_heif.{LAMBDA_ABI}.so").is_file()
+    assert list((artifact / "pillow_heif.libs").glob("libheif-*.so*"))
     # AND Powertools is there with its tracer dependency
     assert (artifact / "aws_lambda_powertools" / "__init__.py").is_file()
     assert (artifact / "aws_xray_sdk" / "__init__.py").is_file()

@@ -50,7 +50,7 @@ def test_dots_in_folders_and_names_keep_all_but_the_last_extension(stack, lambda
     [
         (b"", "empty_object"),
         (b"just some text, certainly not a picture", "not_an_image"),
-        (encode(photo(64, 64), "BMP"), "unsupported_format"),
+        (encode(photo(64, 64), "ICO"), "unsupported_format"),
         (JPEG[: len(JPEG) // 3], "truncated_image"),
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "corrupt_image"),
     ],

@@ -41,13 +41,13 @@ def test_your_images_become_thumbnails_next_to_a_summary(tmp_path):
 def test_any_failed_image_makes_it_fail_and_says_why(tmp_path):
     # GIVEN a good image and one of a format the function refuses
     (tmp_path / "ok.jpg").write_bytes(encode(photo(300, 200), "JPEG"))
-    (tmp_path / "scan.bmp").write_bytes(encode(photo(64, 64), "BMP"))
+    (tmp_path / "scan.ico").write_bytes(encode(photo(64, 64), "ICO"))
 
     # WHEN the script runs on both
-    result = _invoke(tmp_path, "ok.jpg", "scan.bmp", "--out", "thumbs")
+    result = _invoke(tmp_path, "ok.jpg", "scan.ico", "--out", "thumbs")
 
     # THEN it exits 1, naming the failed image and its DLQ reason; the good one is done
     assert result.returncode == 1
-    assert "1 of 2 image(s) failed: scan.bmp" in result.stderr
+    assert "1 of 2 image(s) failed: scan.ico" in result.stderr
     assert [line for line in result.stdout.splitlines() if "unsupported_format" in line]
     assert (tmp_path / "thumbs" / "ok_512w.webp").is_file()

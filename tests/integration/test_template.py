@@ -194,6 +194,8 @@ def test_function_gets_exactly_the_environment_the_settings_read(
         "INPUT_PREFIX": {"Ref": "InputPrefix"},
         # empty: in AWS, boto3 keeps its own endpoints
         LOCAL_ENDPOINT_ENV_VAR: "",
+        "MAX_INPUT_PIXELS": {"Ref": "MaxInputPixels"},
+        "MAX_ANIMATION_FRAMES": {"Ref": "MaxAnimationFrames"},
     }
 
 
@@ -209,6 +211,8 @@ def test_parameters_have_the_contracted_names_and_defaults(template: Template) -
         "LambdaProvisionedConcurrency": 0,
         "InputPrefix": "uploads/",
         "LogRetentionDays": 30,
+        "MaxInputPixels": 0,
+        "MaxAnimationFrames": 300,
     }
 
     # WHEN the template's parameters are read

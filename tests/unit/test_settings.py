@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from thumbnailer.budget import pixel_budget
 from thumbnailer.errors import SettingsError
-from thumbnailer.settings import ENV_VARS, Settings
+from thumbnailer.settings import ENV_VARS, RUNTIME_ENV_VARS, Settings
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = {"OUTPUT_BUCKET": "out", "DLQ_URL": "https://sqs.us-east-1.amazonaws.com/1/dlq"}
@@ -55,7 +56,7 @@ def test_every_problem_is_reported_at_once():
 def test_env_vars_list_is_what_from_env_reads():
     # GIVEN an environment holding only the contract's variables, each valid
     env = dict.fromkeys(ENV_VARS, "x") | BASE | {"THUMB_SIZES": "300", "WEBP_QUALITY": "70"}
-    env["INPUT_PREFIX"] = "in/"
+    env |= {"INPUT_PREFIX": "in/", "MAX_INPUT_PIXELS": "1234567", "MAX_ANIMATION_FRAMES": "9"}
 
     class Recording(dict):
         read: set
@@ -68,13 +69,15 @@ def test_env_vars_list_is_what_from_env_reads():
     recording.read = set()
     # WHEN parsed
     settings = Settings.from_env(recording)
-    # THEN exactly the contract's variables were read, and each took effect
-    assert recording.read == set(ENV_VARS)
+    # THEN exactly the contract's variables were read (and the memory Lambda sets itself), and
+    # each took effect
+    assert recording.read == set(ENV_VARS) | set(RUNTIME_ENV_VARS)
     assert (settings.thumb_widths, settings.webp_quality, settings.input_prefix) == (
         (300,),
         70,
         "in/",
     )
+    assert (settings.max_input_pixels, settings.max_animation_frames) == (1234567, 9)
 
 
 def test_a_misconfigured_function_fails_at_start_up():
@@ -93,3 +96,31 @@ def test_a_misconfigured_function_fails_at_start_up():
     assert result.returncode != 0
     assert "SettingsError" in result.stderr
     assert "THUMB_SIZES" in result.stderr
+
+
+@pytest.mark.parametrize(("memory", "expected"), [(None, 1024), ("512", 512), ("3008", 3008)])
+def test_the_pixel_budget_follows_the_functions_memory_unless_set(memory, expected):
+    # GIVEN MAX_INPUT_PIXELS unset (or 0, the template's default) and Lambda's memory size
+    env = {**BASE, "MAX_INPUT_PIXELS": "0"}
+    if memory:
+        env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = memory
+    # WHEN parsed / THEN the budget is the one for that memory (the template's 1024 MB if unset)
+    assert Settings.from_env(env).max_input_pixels == pixel_budget(expected)
+    # AND an explicit MAX_INPUT_PIXELS wins
+    explicit = Settings.from_env({**env, "MAX_INPUT_PIXELS": "20000000"})
+    assert explicit.max_input_pixels == 20_000_000
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("MAX_INPUT_PIXELS", "-1"),
+        ("MAX_INPUT_PIXELS", "lots"),
+        ("MAX_ANIMATION_FRAMES", "0"),
+        ("MAX_ANIMATION_FRAMES", "2.5"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "big"),
+    ],
+)
+def test_bad_limits_name_the_variable(name, raw):
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({**BASE, name: raw})

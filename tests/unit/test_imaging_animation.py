@@ -1,0 +1,149 @@
+"""Animated GIF and WebP become animated WebP thumbnails with the original timing and looping;
+the frame cap keeps the first frames. Every animation is drawn in the test."""
+
+import random
+from io import BytesIO
+
+import pytest
+from PIL import Image
+
+from scripts.sample_images import animation, encode, moving_box_frames
+from thumbnailer.errors import BadObjectError, TooManyPixelsError
+from thumbnailer.imaging import make_thumbnails
+
+MAX_PIXELS = 50_000_000
+DURATIONS = [40, 80, 120, 160, 200, 240]
+
+
+def decoded_frames(data: bytes):
+    """Each frame of an animated WebP as (duration ms, RGBA image), and the loop count."""
+    image = Image.open(BytesIO(data))
+    frames = []
+    for index in range(image.n_frames):
+        image.seek(index)
+        image.load()
+        frames.append((image.info["duration"], image.convert("RGBA")))
+    return frames, image.info["loop"]
+
+
+def box_left_edge(frame: Image.Image) -> int:
+    """Where the red box starts along the middle row of the box."""
+    width, height = frame.size
+    row = height * 3 // 8
+    return next(
+        x for x in range(width) if frame.getpixel((x, row))[0] > 150 > frame.getpixel((x, row))[1]
+    )
+
+
+@pytest.mark.parametrize(("image_format", "loop"), [("GIF", 0), ("WEBP", 0), ("WEBP", 3)])
+def test_an_animation_becomes_an_animated_webp_with_its_timing(image_format, loop):
+    # GIVEN a 6-frame animation of a box crossing a 320x240 picture, each frame its own duration
+    data = animation(moving_box_frames(6), image_format, durations=DURATIONS, loop=loop)
+
+    # WHEN thumbnailed
+    made = make_thumbnails(data, (128, 512), quality=85, max_pixels=MAX_PIXELS)
+
+    # THEN every width is an animated WebP with every frame, the same durations and loop count
+    assert (made.source_format, made.frames, made.frames_dropped) == (image_format, 6, False)
+    for thumbnail in made.thumbnails:
+        frames, loop_count = decoded_frames(thumbnail.data)
+        assert [duration for duration, _ in frames] == DURATIONS
+        assert loop_count == loop
+        assert {frame.size for _, frame in frames} == {thumbnail.size}
+    # AND the box moves from frame to frame, as in the source
+    small, _ = decoded_frames(made.thumbnails[-1].data)
+    assert made.thumbnails[-1].size == (128, 96)
+    edges = [box_left_edge(frame) for _, frame in small]
+    assert edges == sorted(edges)
+    assert edges[-1] - edges[0] > 80
+
+
+def test_a_gif_without_a_loop_block_plays_once():
+    # GIVEN a GIF with no NETSCAPE loop extension (browsers play it once)
+    data = animation(moving_box_frames(3), "GIF", durations=[100, 100, 100])
+    assert "loop" not in Image.open(BytesIO(data)).info
+    # WHEN thumbnailed / THEN the WebP plays once too
+    made = make_thumbnails(data, (128,), quality=85, max_pixels=MAX_PIXELS)
+    assert decoded_frames(made.thumbnails[0].data)[1] == 1
+
+
+def test_a_transparent_gif_animation_stays_transparent():
+    # GIVEN a GIF whose background is transparent
+    data = animation(
+        moving_box_frames(4, transparent=True), "GIF", durations=[50] * 4, loop=0, disposal=2
+    )
+    # WHEN thumbnailed
+    made = make_thumbnails(data, (128,), quality=85, max_pixels=MAX_PIXELS)
+    # THEN every frame's corner is clear and its box is opaque red
+    frames, _ = decoded_frames(made.thumbnails[0].data)
+    assert len(frames) == 4
+    for _, frame in frames:
+        assert frame.getpixel((2, 2))[3] == 0
+        x = box_left_edge(frame)
+        assert frame.getpixel((x + 5, 36))[3] == 255
+
+
+def test_the_frame_cap_keeps_the_first_frames_with_their_timing():
+    # GIVEN a 6-frame GIF and a cap of 4 frames
+    data = animation(moving_box_frames(6), "GIF", durations=DURATIONS, loop=0)
+
+    # WHEN thumbnailed
+    made = make_thumbnails(data, (128,), quality=85, max_pixels=MAX_PIXELS, max_frames=4)
+
+    # THEN the first 4 frames are kept, with their durations, and the drop is reported
+    assert (made.frames, made.frames_dropped) == (4, True)
+    frames, loop_count = decoded_frames(made.thumbnails[0].data)
+    assert [duration for duration, _ in frames] == DURATIONS[:4]
+    assert loop_count == 0
+
+
+def test_a_cap_of_one_frame_makes_a_still_thumbnail():
+    data = animation(moving_box_frames(3), "WEBP", durations=[100] * 3, loop=0)
+    made = make_thumbnails(data, (128,), quality=85, max_pixels=MAX_PIXELS, max_frames=1)
+    thumb = Image.open(BytesIO(made.thumbnails[0].data))
+    assert (made.frames, made.frames_dropped, getattr(thumb, "n_frames", 1)) == (1, True, 1)
+
+
+def test_a_single_frame_gif_is_a_still():
+    made = make_thumbnails(
+        encode(moving_box_frames(1)[0].convert("P"), "GIF"),
+        (128,),
+        quality=85,
+        max_pixels=MAX_PIXELS,
+    )
+    assert made.frames == 1
+    assert getattr(Image.open(BytesIO(made.thumbnails[0].data)), "n_frames", 1) == 1
+
+
+def test_the_frames_held_for_encoding_count_against_the_pixel_budget():
+    # GIVEN a 40-frame 320x240 GIF: every frame's 256 px thumbnail (256x192) is held until encoded
+    data = animation(moving_box_frames(40), "GIF", durations=[50] * 40, loop=0)
+    held = 40 * 256 * 192
+
+    # WHEN the budget is less than what the frames would hold
+    # THEN it is refused before decoding, and the message says why
+    with pytest.raises(TooManyPixelsError, match="animation frames"):
+        make_thumbnails(data, (256,), quality=85, max_pixels=held)
+    # AND with a cap that fits, the same upload is thumbnailed
+    made = make_thumbnails(data, (256,), quality=85, max_pixels=held, max_frames=10)
+    assert made.frames == 10
+
+
+@pytest.mark.parametrize("image_format", ["GIF", "WEBP"])
+def test_mutated_animations_fail_only_with_our_errors(image_format):
+    # GIVEN a small animation with random bytes overwritten or cut short (a deterministic fuzz)
+    data = animation(moving_box_frames(4, (96, 64)), image_format, durations=[50] * 4, loop=0)
+    rng = random.Random(image_format)
+    outcomes = set()
+    for _ in range(80):
+        mutated = bytearray(data)
+        for _ in range(rng.randint(1, 6)):
+            mutated[rng.randrange(16, len(mutated))] = rng.randrange(256)
+        cut = rng.choice([len(mutated), rng.randrange(16, len(mutated))])
+        # WHEN thumbnailed / THEN it works or raises one of our classified errors, nothing else
+        try:
+            make_thumbnails(bytes(mutated[:cut]), (48,), quality=50, max_pixels=MAX_PIXELS)
+            outcomes.add("ok")
+        except BadObjectError as exc:
+            outcomes.add(exc.reason)
+    assert outcomes - {"ok"}, "the fuzz should have produced at least one bad object"
