@@ -88,8 +88,16 @@ local-aws: $(STAMP) ## local S3 + SQS for `sam local invoke --env-vars events/en
 .PHONY: loadtest
 loadtest: $(STAMP) ## N images (default 1000) through the local pipeline; checks that none is lost
 	$(BIN)/python -m scripts.loadtest $(if $(N),-n $(N)) $(if $(WORKERS),--workers $(WORKERS))
+# The function's runtime packages alone (and the runtime's boto3), for measuring its import.
+FUNCTION_VENV := .venv-function
+$(FUNCTION_VENV)/.installed: lambda/requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(FUNCTION_VENV)
+	$(FUNCTION_VENV)/bin/python -m pip install --quiet -r lambda/requirements.txt \
+		"$$(grep -o '"boto3==[0-9.]*"' pyproject.toml | tr -d '"')"
+	@touch $@
+
 .PHONY: bench
-bench: $(STAMP) ## time the image core vs the tutorial code and libvips (add your own: DIR=~/Pictures)
+bench: $(STAMP) $(FUNCTION_VENV)/.installed ## time the image core vs the tutorial code and libvips (add your own: DIR=~/Pictures)
 	$(BIN)/python -m scripts.bench $(DIR)
 
 .PHONY: build
