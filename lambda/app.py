@@ -1,4 +1,8 @@
-"""Lambda entry point: S3 ObjectCreated events in, thumbnails or dead-letter records out."""
+"""Lambda entry point: S3 ObjectCreated events in, thumbnails or dead-letter records out.
+
+S3 invokes it directly (IngestMode=direct), or Lambda's SQS event source mapping invokes it
+with batches of S3 notifications (IngestMode=queue); both end in the same service.
+"""
 
 from __future__ import annotations
 
@@ -6,36 +10,71 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
 from aws_lambda_powertools.utilities.data_classes import S3Event
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from thumbnailer.errors import TransientError
+from thumbnailer.events import EventShape, event_shape
 from thumbnailer.models import Outcome, SourceObject
 from thumbnailer.observability import logger, metrics, tracer
 from thumbnailer.processing import ThumbnailService
 from thumbnailer.settings import Settings
-from thumbnailer.storage import DeadLetterQueue, ObjectStore
+from thumbnailer.storage import DeadLetterQueue, NotificationTopic, ObjectStore
 
 # Read once, at init: a misconfigured function fails before it takes its first event.
 SETTINGS = Settings.from_env()
+QUEUED_BATCH = BatchProcessor(event_type=EventType.SQS)
 
 
 @cache
 def thumbnail_service() -> ThumbnailService:
-    return ThumbnailService(SETTINGS, ObjectStore(), DeadLetterQueue(SETTINGS.dlq_url))
+    topic_arn = SETTINGS.notification_topic_arn
+    return ThumbnailService(
+        SETTINGS,
+        ObjectStore(),
+        DeadLetterQueue(SETTINGS.dlq_url),
+        NotificationTopic(topic_arn) if topic_arn else None,
+    )
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if event.get("Event") == "s3:TestEvent":
-        # S3 sends this once when a notification is configured; there is nothing to do.
-        metrics.add_metric(name="TestEventsIgnored", unit=MetricUnit.Count, value=1)
+    shape = event_shape(event)
+    if shape is EventShape.SQS_BATCH:
+        # Only messages that failed transiently are listed in batchItemFailures and come back;
+        # the rest, bad objects included (already reported to the DLQ), are deleted.
+        return process_partial_response(
+            event=event, record_handler=process_queued_message, processor=QUEUED_BATCH
+        )
+    if shape is EventShape.S3_TEST_EVENT:
+        _ignore_test_event()
         return {"outcomes": []}
-    if "Records" not in event:
-        raise ValueError("not an S3 event notification: the event has no 'Records'")
+    return {"outcomes": [outcome.as_dict() for outcome in process_notification(event)]}
 
+
+def process_queued_message(record: SQSRecord) -> None:
+    """One message of the ingest queue: an S3 notification. Raises if it should be retried."""
+    with logger.append_context_keys(sqs_message_id=record.message_id):
+        notification = record.json_body
+        shape = event_shape(notification)
+        if shape is EventShape.S3_TEST_EVENT:
+            _ignore_test_event()
+        elif shape is EventShape.S3_NOTIFICATION:
+            process_notification(notification)
+        else:
+            raise ValueError(f"an ingest queue message must hold an S3 notification, not {shape}")
+
+
+def process_notification(event: dict[str, Any]) -> list[Outcome]:
+    """Every object of an S3 notification; raises `TransientError` after the others are done."""
     records = list(S3Event(event).records)
     metrics.add_metric(name="ObjectsReceived", unit=MetricUnit.Count, value=len(records))
     outcomes: list[Outcome] = []
@@ -46,12 +85,17 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             try:
                 outcomes.append(thumbnail_service().process(source))
             except Exception as exc:  # noqa: BLE001 - the rest of the batch goes on; raised below
-                logger.exception("processing failed; Lambda will retry the event")
+                logger.exception("processing failed; it will be retried")
                 failures.append(f"{source.key}: {exc}")
 
     if failures:
-        # Retrying re-processes the whole event; writes are idempotent overwrites.
+        # Retrying re-processes the whole notification; writes are idempotent overwrites.
         raise TransientError(
             f"{len(failures)} object(s) failed and may succeed on retry: " + "; ".join(failures)
         )
-    return {"outcomes": [outcome.as_dict() for outcome in outcomes]}
+    return outcomes
+
+
+def _ignore_test_event() -> None:
+    # S3 sends this once when a notification is configured; there is nothing to do.
+    metrics.add_metric(name="TestEventsIgnored", unit=MetricUnit.Count, value=1)

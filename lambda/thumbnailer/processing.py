@@ -12,9 +12,10 @@ from thumbnailer.errors import BadObjectError, ObjectTooLargeError, RecursionRis
 from thumbnailer.imaging import make_thumbnails
 from thumbnailer.keys import output_key_for, relative_key
 from thumbnailer.models import Outcome, SourceObject, Status
+from thumbnailer.notifications import notification_for
 from thumbnailer.observability import logger, metrics, tracer
 from thumbnailer.settings import Settings
-from thumbnailer.storage import DeadLetterQueue, ObjectStore
+from thumbnailer.storage import DeadLetterQueue, NotificationTopic, ObjectStore
 
 CONTENT_TYPE = "image/webp"
 # A thumbnail's key changes only with its source's key, so browsers and CDNs may keep it a year.
@@ -23,14 +24,22 @@ FAILURE_RECORD_SCHEMA = "serverless-image-pipeline/failure/v1"
 
 
 class ThumbnailService:
-    """Processes source objects: writes their thumbnails or reports them to the DLQ."""
+    """Processes source objects: writes their thumbnails or reports them to the DLQ.
+
+    With a `notifier`, each written or rejected object is also announced on the topic.
+    """
 
     def __init__(
-        self, settings: Settings, store: ObjectStore, dead_letters: DeadLetterQueue
+        self,
+        settings: Settings,
+        store: ObjectStore,
+        dead_letters: DeadLetterQueue,
+        notifier: NotificationTopic | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
         self._dead_letters = dead_letters
+        self._notifier = notifier
 
     @tracer.capture_method
     def process(self, source: SourceObject) -> Outcome:
@@ -48,10 +57,25 @@ class ThumbnailService:
             )
             return Outcome(source, Status.SKIPPED, reason="outside_input_prefix")
         try:
-            return self._make_thumbnails(source, relative)
+            outcome = self._make_thumbnails(source, relative)
         except BadObjectError as exc:
+            outcome = Outcome(source, Status.REJECTED, reason=exc.reason, message=str(exc))
+            # Announced before the DLQ record: if publishing fails, the retry still reports the
+            # object to the DLQ exactly once.
+            self._notify(outcome)
             self._report(source, exc)
-            return Outcome(source, Status.REJECTED, reason=exc.reason, message=str(exc))
+            return outcome
+        self._notify(outcome)
+        return outcome
+
+    def _notify(self, outcome: Outcome) -> None:
+        if self._notifier is None:
+            return
+        notification = notification_for(outcome, self._settings.output_bucket)
+        if notification is not None:
+            self._notifier.publish(
+                notification.message, outcome=notification.outcome, subject=notification.subject
+            )
 
     def _make_thumbnails(self, source: SourceObject, relative: str) -> Outcome:
         settings = self._settings

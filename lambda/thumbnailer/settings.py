@@ -10,7 +10,14 @@ from thumbnailer.errors import SettingsError
 
 #: The public contract: the environment variables the function reads (the template sets exactly
 #: these, plus Powertools' own POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE).
-ENV_VARS = ("OUTPUT_BUCKET", "THUMB_SIZES", "WEBP_QUALITY", "DLQ_URL", "INPUT_PREFIX")
+ENV_VARS = (
+    "OUTPUT_BUCKET",
+    "THUMB_SIZES",
+    "WEBP_QUALITY",
+    "DLQ_URL",
+    "INPUT_PREFIX",
+    "NOTIFICATION_TOPIC_ARN",
+)
 
 WEBP_MAX_SIDE = 16383
 DEFAULT_THUMB_SIZES = "128,512"
@@ -27,6 +34,8 @@ class Settings:
     thumb_widths: tuple[int, ...] = (128, 512)
     webp_quality: int = 85
     input_prefix: str = DEFAULT_INPUT_PREFIX
+    # Empty: notifications are off.
+    notification_topic_arn: str = ""
     # Limits that protect the function's memory; not (yet) part of the env contract.
     max_input_pixels: int = 50_000_000
     max_input_bytes: int = 64 * 1024 * 1024
@@ -52,6 +61,9 @@ class Settings:
         input_prefix = env.get("INPUT_PREFIX", DEFAULT_INPUT_PREFIX)
         if input_prefix.startswith("/"):
             problems.append(f"INPUT_PREFIX must not start with '/', got {input_prefix!r}")
+        topic_arn = env.get("NOTIFICATION_TOPIC_ARN", "").strip()
+        if topic_arn and not (topic_arn.startswith("arn:") and ":sns:" in topic_arn):
+            problems.append(f"NOTIFICATION_TOPIC_ARN must be an SNS topic ARN, got {topic_arn!r}")
 
         if problems:
             raise SettingsError("invalid configuration: " + "; ".join(problems))
@@ -61,6 +73,7 @@ class Settings:
             thumb_widths=widths,
             webp_quality=quality,
             input_prefix=input_prefix,
+            notification_topic_arn=topic_arn,
         )
 
 

@@ -14,24 +14,26 @@ from typing import Any
 
 import pytest
 from cfnlint.api import ManualArgs, lint
-from cfnlint.decode import cfn_yaml
+
+from tests.integration.template_variants import (
+    FUNCTION,
+    TEMPLATE_PATH,
+    Template,
+    dependency_graph,
+    references,
+    resolve,
+    sam_transform,
+)
+from tests.integration.template_variants import load as load_template
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE_PATH = REPO_ROOT / "iac" / "template.yaml"
 LAMBDA_MAKEFILE = REPO_ROOT / "lambda" / "Makefile"
-FUNCTION = "ThumbnailFunction"
 POWERTOOLS_ENV_VARS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
-# ${Name} or ${Name.Attribute} inside Fn::Sub; ${!Literal} is an escape, not a reference.
-SUB_REFERENCE = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
-
-Template = dict[str, Any]
 
 
 @pytest.fixture(scope="module")
 def template() -> Template:
-    loaded = cfn_yaml.load(str(TEMPLATE_PATH))
-    # Plain dicts and strs: the decoder's node types carry line marks that get in the way of ==.
-    return json.loads(json.dumps(loaded))
+    return load_template()
 
 
 @pytest.fixture(scope="module")
@@ -41,62 +43,19 @@ def function(template: Template) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def policy_statements(function: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    # A statement only some deployment shapes need is wrapped in Fn::If [condition, it, NoValue].
     return {
         statement["Sid"]: statement
         for document in function["Policies"]
-        for statement in document["Statement"]
+        for wrapped in document["Statement"]
+        for statement in [wrapped["Fn::If"][1] if "Fn::If" in wrapped else wrapped]
     }
 
 
 @pytest.fixture(scope="module")
 def transformed(template: Template) -> Template:
     """The template as CloudFormation sees it after the SAM transform (no AWS account needed)."""
-    from samtranslator.translator.transform import transform
-
-    sam_template = json.loads(json.dumps(template))
-    # The transform wants the code in S3; sam build and sam deploy do that for real.
-    sam_template["Resources"][FUNCTION]["Properties"]["CodeUri"] = "s3://artifacts/function.zip"
-    return transform(sam_template, {}, _NoManagedPolicies())
-
-
-class _NoManagedPolicies:
-    """Managed-policy lookups would call IAM; the template only names managed policies by ARN."""
-
-    @staticmethod
-    def load() -> dict[str, str]:
-        return {}
-
-
-def _references(node: Any, names: set[str]) -> set[str]:
-    """The names among `names` that `node` refers to through Ref, Fn::GetAtt or Fn::Sub."""
-    found: set[str] = set()
-    if isinstance(node, list):
-        for item in node:
-            found |= _references(item, names)
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            if key == "Ref" and isinstance(value, str):
-                found |= {value} & names
-            elif key == "Fn::GetAtt":
-                target = value[0] if isinstance(value, list) else value.split(".")[0]
-                found |= {target} & names
-            elif key == "Fn::Sub":
-                text, variables = (value, {}) if isinstance(value, str) else value
-                found |= (set(SUB_REFERENCE.findall(text)) - set(variables)) & names
-                found |= _references(variables, names)
-            else:
-                found |= _references(value, names)
-    return found
-
-
-def _dependency_graph(resources: dict[str, Any]) -> dict[str, set[str]]:
-    names = set(resources)
-    graph = {}
-    for name, resource in resources.items():
-        depends_on = resource.get("DependsOn", [])
-        depends_on = [depends_on] if isinstance(depends_on, str) else depends_on
-        graph[name] = set(depends_on) | _references(resource.get("Properties", {}), names)
-    return graph
+    return sam_transform(template)
 
 
 def _sam_executable() -> str:
@@ -165,6 +124,9 @@ def test_function_gets_exactly_the_environment_the_settings_read(
         "WEBP_QUALITY": {"Ref": "WebPQuality"},
         "DLQ_URL": {"Ref": "DeadLetterQueue"},
         "INPUT_PREFIX": {"Ref": "InputPrefix"},
+        "NOTIFICATION_TOPIC_ARN": {
+            "Fn::If": ["HasNotifications", {"Ref": "NotificationTopic"}, ""]
+        },
     }
 
 
@@ -267,7 +229,7 @@ def test_iam_statements_are_least_privilege(
     assert "Condition" not in listing
     # AND both use the bucket's own name expression, never a reference to the bucket resource
     assert read_variables == list_variables == {"BucketName": input_bucket_name}
-    assert _references(statements, {"InputBucket"}) == set()
+    assert references(statements, {"InputBucket"}) == set()
     # AND writes go to the output bucket's objects only; messages to the DLQ only
     assert policy_statements["WriteThumbnails"]["Action"] == "s3:PutObject"
     assert policy_statements["WriteThumbnails"]["Resource"] == {"Fn::Sub": "${OutputBucket.Arn}/*"}
@@ -300,22 +262,36 @@ def test_dead_letter_queue_is_encrypted_and_wired_to_the_function(
     assert invoke_config["MaximumEventAgeInSeconds"] > 0
 
 
-def test_uploads_under_the_prefix_invoke_the_function(function: dict[str, Any]) -> None:
-    # GIVEN the function's event sources
-    events = function["Events"]
+def test_uploads_under_the_prefix_invoke_the_function(
+    template: Template, function: dict[str, Any]
+) -> None:
+    # GIVEN the stack with its default parameters (IngestMode=direct)
+    resources = resolve(template, {})["Resources"]
 
-    # WHEN the upload event is read
-    upload = events["Upload"]
+    # WHEN the input bucket's notification is read (written on the bucket, not as a SAM event,
+    # so that IngestMode can choose its target)
+    notification = resources["InputBucket"]["Properties"]["NotificationConfiguration"]
 
-    # THEN object creation under the prefix in the input bucket is the only trigger
-    assert list(events) == ["Upload"]
-    assert upload == {
-        "Type": "S3",
-        "Properties": {
-            "Bucket": {"Ref": "InputBucket"},
-            "Events": "s3:ObjectCreated:*",
-            "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": {"Ref": "InputPrefix"}}]}},
-        },
+    # THEN object creation under the prefix invokes the function's live alias, and only that
+    assert "Events" not in function
+    assert notification == {
+        "LambdaConfigurations": [
+            {
+                "Event": "s3:ObjectCreated:*",
+                "Function": {
+                    "Fn::Select": [
+                        0,
+                        [
+                            {"Ref": f"{FUNCTION}.Alias"},
+                            {"Ref": f"{FUNCTION}UploadPermission"},
+                        ],
+                    ]
+                },
+                "Filter": {
+                    "S3Key": {"Rules": [{"Name": "prefix", "Value": {"Ref": "InputPrefix"}}]}
+                },
+            }
+        ]
     }
 
 
@@ -362,7 +338,7 @@ def test_transformed_template_has_no_circular_dependency(transformed: Template) 
     resources = transformed["Resources"]
 
     # WHEN their dependencies (DependsOn, Ref, Fn::GetAtt, Fn::Sub) are ordered
-    graph = _dependency_graph(resources)
+    graph = dependency_graph(resources)
     try:
         order = list(graphlib.TopologicalSorter(graph).static_order())
     except graphlib.CycleError as error:

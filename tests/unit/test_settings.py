@@ -10,6 +10,7 @@ from thumbnailer.settings import ENV_VARS, Settings
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = {"OUTPUT_BUCKET": "out", "DLQ_URL": "https://sqs.us-east-1.amazonaws.com/1/dlq"}
+TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:thumbs"
 
 
 def test_defaults_fill_everything_but_the_bucket_and_queue():
@@ -56,6 +57,7 @@ def test_env_vars_list_is_what_from_env_reads():
     # GIVEN an environment holding only the contract's variables, each valid
     env = dict.fromkeys(ENV_VARS, "x") | BASE | {"THUMB_SIZES": "300", "WEBP_QUALITY": "70"}
     env["INPUT_PREFIX"] = "in/"
+    env["NOTIFICATION_TOPIC_ARN"] = TOPIC_ARN
 
     class Recording(dict):
         read: set
@@ -75,6 +77,7 @@ def test_env_vars_list_is_what_from_env_reads():
         70,
         "in/",
     )
+    assert settings.notification_topic_arn == TOPIC_ARN
 
 
 def test_a_misconfigured_function_fails_at_start_up():
@@ -93,3 +96,25 @@ def test_a_misconfigured_function_fails_at_start_up():
     assert result.returncode != 0
     assert "SettingsError" in result.stderr
     assert "THUMB_SIZES" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "env", [{}, {"NOTIFICATION_TOPIC_ARN": ""}, {"NOTIFICATION_TOPIC_ARN": " "}]
+)
+def test_an_absent_or_empty_topic_turns_notifications_off(env):
+    # GIVEN no topic / WHEN parsed / THEN there is none to publish to
+    assert Settings.from_env({**BASE, **env}).notification_topic_arn == ""
+
+
+def test_a_topic_arn_turns_notifications_on():
+    settings = Settings.from_env({**BASE, "NOTIFICATION_TOPIC_ARN": TOPIC_ARN})
+    assert settings.notification_topic_arn == TOPIC_ARN
+
+
+@pytest.mark.parametrize("raw", ["thumbs", "arn:aws:sqs:us-east-1:123456789012:thumbs"])
+def test_a_topic_that_is_not_an_sns_arn_names_the_variable(raw):
+    # GIVEN a topic name instead of an ARN, or another service's ARN
+    # WHEN parsed / THEN start-up fails, naming the variable and the value
+    with pytest.raises(SettingsError, match="NOTIFICATION_TOPIC_ARN") as caught:
+        Settings.from_env({**BASE, "NOTIFICATION_TOPIC_ARN": raw})
+    assert repr(raw) in str(caught.value)
