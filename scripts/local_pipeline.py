@@ -3,9 +3,13 @@
     LocalAws       moto's server in its own process, on a free 127.0.0.1 port
     LocalStack     the template's resources created there: input and output buckets, the DLQ,
                    and the input bucket's ObjectCreated notification (same prefix filter),
-                   delivered to an SQS queue that stands in for Lambda's event source
+                   delivered to an SQS queue that stands in for Lambda's event source; with
+                   IngestMode=queue, to the stack's real ingest queue (redrive policy included)
     LambdaInvoker  Lambda's asynchronous invoke: warm worker processes running the real handler,
                    two retries, then the event goes to the DLQ, as Lambda does
+    EventSourceMapping  IngestMode=queue: Lambda's SQS poller, batches in the shape Lambda
+                   delivers them, partial batch responses honoured, failed messages left to
+                   reappear (and to be redriven to the DLQ by the queue itself)
     LocalPipeline  all of it, plus a dispatcher thread that feeds every notification S3 sent
                    (s3:TestEvent included) to the invoker, untouched
 
@@ -26,7 +30,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -145,24 +149,50 @@ class LocalStack:
     output_bucket: str = "sip-local-output"
     dlq_name: str = "sip-local-dlq"
     events_queue_name: str = "sip-local-s3-events"
+    ingest_queue_name: str = "sip-local-ingest"
     overrides: dict[str, str] = field(default_factory=dict)
+    #: Template parameters other than their defaults, e.g. {"IngestMode": "queue"}.
+    parameters: dict[str, str] = field(default_factory=dict)
     dlq_url: str = ""
     events_queue_url: str = ""
+    ingest_queue_url: str = ""
     function_env: dict[str, str] = field(default_factory=dict)
+    #: Every template parameter, as the stack got it (defaults, then `parameters`).
+    effective_parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def queued(self) -> bool:
+        return self.parameters.get("IngestMode") == "queue"
 
     def create(self) -> LocalStack:
         defaults = template_defaults()
-        parameters = defaults["parameters"]
+        parameters = {**defaults["parameters"], **self.parameters}
+        self.effective_parameters = parameters
         s3, sqs = self.aws.client("s3"), self.aws.client("sqs")
         s3.create_bucket(Bucket=self.input_bucket)
         s3.create_bucket(Bucket=self.output_bucket)
         self.dlq_url = sqs.create_queue(QueueName=self.dlq_name)["QueueUrl"]
-        self.events_queue_url = sqs.create_queue(
-            QueueName=self.events_queue_name, Attributes={"VisibilityTimeout": "900"}
-        )["QueueUrl"]
-        events_queue_arn = sqs.get_queue_attributes(
-            QueueUrl=self.events_queue_url, AttributeNames=["QueueArn"]
-        )["Attributes"]["QueueArn"]
+        if self.queued:
+            # The template's IngestQueue: S3 notifies it, and SQS itself moves a message that
+            # was received IngestMaxReceiveCount times without being deleted to the DLQ.
+            redrive = {
+                "deadLetterTargetArn": _queue_arn(sqs, self.dlq_url),
+                "maxReceiveCount": str(parameters["IngestMaxReceiveCount"]),
+            }
+            self.ingest_queue_url = sqs.create_queue(
+                QueueName=self.ingest_queue_name,
+                Attributes={
+                    "VisibilityTimeout": str(parameters["IngestVisibilityTimeout"]),
+                    "MessageRetentionPeriod": "1209600",
+                    "RedrivePolicy": json.dumps(redrive),
+                },
+            )["QueueUrl"]
+            events_queue_arn = _queue_arn(sqs, self.ingest_queue_url)
+        else:
+            self.events_queue_url = sqs.create_queue(
+                QueueName=self.events_queue_name, Attributes={"VisibilityTimeout": "900"}
+            )["QueueUrl"]
+            events_queue_arn = _queue_arn(sqs, self.events_queue_url)
         self.function_env = {
             **defaults["globals_env"],
             "OUTPUT_BUCKET": self.output_bucket,
@@ -172,8 +202,8 @@ class LocalStack:
             "INPUT_PREFIX": str(parameters["InputPrefix"]),
             **self.overrides,
         }
-        # The template's `Events: Type: S3` on the input bucket: ObjectCreated, prefix filter.
-        # S3 answers this with an s3:TestEvent, as it does in AWS.
+        # The template's NotificationConfiguration on the input bucket: ObjectCreated, prefix
+        # filter. S3 answers this with an s3:TestEvent, as it does in AWS.
         s3.put_bucket_notification_configuration(
             Bucket=self.input_bucket,
             NotificationConfiguration={
@@ -194,6 +224,11 @@ class LocalStack:
             },
         )
         return self
+
+
+def _queue_arn(sqs: Any, queue_url: str) -> str:
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    return str(attributes["Attributes"]["QueueArn"])
 
 
 # --- Lambda's asynchronous invoke, in worker processes ----------------------------------------
@@ -309,32 +344,37 @@ class LambdaInvoker:
             broken.shutdown(wait=False, cancel_futures=True)
             self._pool = self._new_pool()
 
+    def attempt(self, event_json: str) -> tuple[dict[str, Any] | None, str]:
+        """One synchronous invocation: (the worker's result, "") or (None, why it failed)."""
+        pool = self._pool
+        try:
+            result = pool.submit(_invoke_in_worker, event_json, self._timeout).result(
+                timeout=self._timeout + 5
+            )
+        except FutureTimeout:
+            self._restart_pool(pool)
+            return None, f"Task timed out after {self._timeout:.0f} seconds"
+        except BrokenProcessPool:
+            self._restart_pool(pool)
+            return None, "Runtime.ExitError: the execution environment crashed"
+        if result["error"] is not None:
+            return None, f"{result['error']['type']}: {result['error']['message']}"
+        return result, ""
+
     def invoke(self, event: dict[str, Any]) -> Invocation:
         event_json = json.dumps(event)
         error = ""
         for attempt in range(1, self._max_retries + 2):
-            pool = self._pool
-            try:
-                result = pool.submit(_invoke_in_worker, event_json, self._timeout).result(
-                    timeout=self._timeout + 5
+            result, error = self.attempt(event_json)
+            if result is not None:
+                return Invocation(
+                    event,
+                    attempt,
+                    response=result["response"],
+                    duration_ms=result["duration_ms"],
+                    max_rss_kb=result["max_rss_kb"],
+                    finished_at=time.time(),
                 )
-            except FutureTimeout:
-                error = f"Task timed out after {self._timeout:.0f} seconds"
-                self._restart_pool(pool)
-            except BrokenProcessPool:
-                error = "Runtime.ExitError: the execution environment crashed"
-                self._restart_pool(pool)
-            else:
-                if result["error"] is None:
-                    return Invocation(
-                        event,
-                        attempt,
-                        response=result["response"],
-                        duration_ms=result["duration_ms"],
-                        max_rss_kb=result["max_rss_kb"],
-                        finished_at=time.time(),
-                    )
-                error = f"{result['error']['type']}: {result['error']['message']}"
             if attempt <= self._max_retries:
                 time.sleep(self._retry_delay * attempt)
         self._dead_letter(event_json, error)
@@ -358,6 +398,163 @@ class LambdaInvoker:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+# --- Lambda's SQS event source mapping (IngestMode=queue) -------------------------------------
+
+
+def lambda_sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    """A ReceiveMessage message, in the shape Lambda's event source mapping hands it over."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": dict(message.get("Attributes", {})),
+        "messageAttributes": {
+            name: {
+                "stringValue": value.get("StringValue"),
+                "binaryValue": value.get("BinaryValue"),
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": value["DataType"],
+            }
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": queue_arn.split(":")[3],
+    }
+
+
+@dataclass
+class QueuedMessage:
+    """One message of a batch: what it carried and whether the function reported it failed."""
+
+    message_id: str
+    keys: list[str]
+    receive_count: int
+    failed: bool
+
+
+@dataclass
+class BatchInvocation:
+    """One synchronous invocation by the event source mapping, and what it came to."""
+
+    event: dict[str, Any]
+    messages: list[QueuedMessage]
+    response: dict[str, Any] | None = None
+    error: str = ""
+    finished_at: float = 0.0
+
+
+def _notification_keys(body: str) -> list[str]:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return []
+    records = document.get("Records", []) if isinstance(document, dict) else []
+    return [unquote_plus(record["s3"]["object"]["key"]) for record in records if "s3" in record]
+
+
+class EventSourceMapping:
+    """Lambda's SQS poller: batches in, one synchronous invoke each, successes deleted.
+
+    As Lambda does with FunctionResponseTypes: [ReportBatchItemFailures]: the messages named in
+    the response's batchItemFailures (all of them, if the invocation failed) are left alone, so
+    they reappear after the queue's visibility timeout; the queue's redrive policy, not the
+    poller, moves a message received maxReceiveCount times to the dead-letter queue.
+    """
+
+    def __init__(
+        self,
+        sqs: Any,
+        queue_url: str,
+        invoker: LambdaInvoker,
+        *,
+        batch_size: int = 10,
+        batching_window_seconds: float = 0.0,
+        on_batch: Callable[[BatchInvocation], None],
+    ) -> None:
+        self._sqs, self._url, self._invoker = sqs, queue_url, invoker
+        self._batch_size, self._window = batch_size, batching_window_seconds
+        self._on_batch = on_batch
+        self.queue_arn = _queue_arn(sqs, queue_url)
+        self.enabled = threading.Event()
+        self.enabled.set()
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            if not self.enabled.wait(timeout=0.2):
+                continue  # disabled, like `aws lambda update-event-source-mapping --no-enabled`
+            try:
+                messages = self._receive_batch()
+            except Exception:
+                if stop.is_set():
+                    return
+                raise
+            if messages:
+                self._on_batch(self._invoke(messages))
+
+    def _receive(self, count: int, wait_seconds: int) -> list[dict[str, Any]]:
+        return list(
+            self._sqs.receive_message(
+                QueueUrl=self._url,
+                MaxNumberOfMessages=min(count, 10),
+                WaitTimeSeconds=wait_seconds,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+        )
+
+    def _receive_batch(self) -> list[dict[str, Any]]:
+        """Up to batch_size messages, waiting at most the batching window to fill the batch."""
+        # By id: a message whose visibility timeout ran out while the batch filled comes back
+        # with a new receipt handle, the only one that can still delete it.
+        batch = {m["MessageId"]: m for m in self._receive(self._batch_size, wait_seconds=1)}
+        deadline = time.monotonic() + self._window
+        while batch and len(batch) < self._batch_size and time.monotonic() < deadline:
+            more = self._receive(self._batch_size - len(batch), wait_seconds=0)
+            batch.update((m["MessageId"], m) for m in more)
+            time.sleep(0.05)
+        return list(batch.values())
+
+    def _invoke(self, messages: list[dict[str, Any]]) -> BatchInvocation:
+        event = {"Records": [lambda_sqs_record(message, self.queue_arn) for message in messages]}
+        result, error = self._invoker.attempt(json.dumps(event))
+        response = result["response"] if result else None
+        if result is None:
+            failed = {message["MessageId"] for message in messages}
+        else:
+            # No response or an empty list means the whole batch succeeded, as in Lambda.
+            reported = (response or {}).get("batchItemFailures") or []
+            failed = {item["itemIdentifier"] for item in reported}
+        for message in messages:
+            if message["MessageId"] not in failed:
+                self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
+        return BatchInvocation(
+            event,
+            [
+                QueuedMessage(
+                    message["MessageId"],
+                    _notification_keys(message["Body"]),
+                    int(message["Attributes"]["ApproximateReceiveCount"]),
+                    message["MessageId"] in failed,
+                )
+                for message in messages
+            ],
+            response=response,
+            error=error,
+            finished_at=time.time(),
+        )
+
+    def pending(self) -> int:
+        """Messages in the queue, visible or in flight."""
+        attributes = self._sqs.get_queue_attributes(
+            QueueUrl=self._url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return sum(int(value) for value in attributes.values())
+
+
 # --- the whole local pipeline ------------------------------------------------------------------
 
 
@@ -371,14 +568,17 @@ class LocalPipeline:
         log_dir: Path | None = None,
         overrides: dict[str, str] | None = None,
         max_retries: int = 2,
+        parameters: dict[str, str] | None = None,
     ) -> None:
         self._workers = workers
         self._log_dir = log_dir
         self._overrides = overrides or {}
         self._max_retries = max_retries
+        self._parameters = parameters or {}
         self._stop = threading.Event()
         self._done = threading.Condition()
         self.invocations: list[Invocation] = []
+        self.batches: list[BatchInvocation] = []  # IngestMode=queue
         self._exit = ExitStack()
 
     def __enter__(self) -> LocalPipeline:
@@ -386,7 +586,9 @@ class LocalPipeline:
             if self._log_dir:
                 self._log_dir.mkdir(parents=True, exist_ok=True)
             self.aws = self._exit.enter_context(LocalAws(self._log("moto.log")))
-            self.stack = LocalStack(self.aws, overrides=self._overrides).create()
+            self.stack = LocalStack(
+                self.aws, overrides=self._overrides, parameters=self._parameters
+            ).create()
             self.s3, self.sqs = self.aws.client("s3"), self.aws.client("sqs")
             self.invoker = LambdaInvoker(
                 {
@@ -401,11 +603,10 @@ class LocalPipeline:
                 log_path=self._log("function.jsonl"),
             )
             self._exit.callback(self.invoker.close)
-            self._deliveries = ThreadPoolExecutor(max_workers=self._workers)
-            self._exit.callback(self._deliveries.shutdown, wait=True, cancel_futures=True)
-            self._dispatcher = threading.Thread(target=self._dispatch, daemon=True)
-            self._dispatcher.start()
-            self._exit.callback(self._stop_dispatcher)
+            if self.stack.queued:
+                self._start_event_source_mapping()
+            else:
+                self._start_dispatcher()
         except BaseException:
             self._exit.close()
             raise
@@ -416,6 +617,13 @@ class LocalPipeline:
 
     def _log(self, name: str) -> Path | None:
         return self._log_dir / name if self._log_dir else None
+
+    def _start_dispatcher(self) -> None:
+        self._deliveries = ThreadPoolExecutor(max_workers=self._workers)
+        self._exit.callback(self._deliveries.shutdown, wait=True, cancel_futures=True)
+        self._dispatcher = threading.Thread(target=self._dispatch, daemon=True)
+        self._dispatcher.start()
+        self._exit.callback(self._stop_dispatcher)
 
     def _stop_dispatcher(self) -> None:
         self._stop.set()
@@ -494,3 +702,66 @@ class LocalPipeline:
             for item in page.get("Contents", []):
                 body = self.s3.get_object(Bucket=self.stack.output_bucket, Key=item["Key"])["Body"]
                 yield item["Key"], body.read()
+
+    # --- IngestMode=queue ----------------------------------------------------------------------
+
+    def _start_event_source_mapping(self) -> None:
+        parameters = self.stack.effective_parameters
+        self.ingest = EventSourceMapping(
+            self.aws.client("sqs"),
+            self.stack.ingest_queue_url,
+            self.invoker,
+            batch_size=int(parameters["IngestBatchSize"]),
+            batching_window_seconds=float(parameters["IngestMaximumBatchingWindow"]),
+            on_batch=self._record_batch,
+        )
+        poller = threading.Thread(target=self.ingest.run, args=(self._stop,), daemon=True)
+        poller.start()
+
+        def stop_poller() -> None:
+            self._stop.set()
+            poller.join(timeout=10)
+
+        self._exit.callback(stop_poller)
+
+    def _record_batch(self, batch: BatchInvocation) -> None:
+        with self._done:
+            self.batches.append(batch)
+            self._done.notify_all()
+
+    def pause_ingest(self) -> None:
+        """Disable the event source mapping: uploads wait in the ingest queue."""
+        self.ingest.enabled.clear()
+
+    def resume_ingest(self) -> None:
+        self.ingest.enabled.set()
+
+    def wait_for_ingest(
+        self, keys: Iterable[str], timeout_seconds: float = 120.0
+    ) -> dict[str, str]:
+        """Block until each key's message is settled; bounded in time.
+
+        "processed": the function took it and the poller deleted it. "redriven": the function
+        reported it failed on its last allowed receive, and it has left the ingest queue, whose
+        redrive policy moved it to the dead-letter queue.
+        """
+        wanted = set(keys)
+        max_receives = int(self.stack.effective_parameters["IngestMaxReceiveCount"])
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            with self._done:
+                fates: dict[str, str] = {}
+                for batch in self.batches:
+                    for message in batch.messages:
+                        for key in wanted.intersection(message.keys):
+                            if not message.failed:
+                                fates[key] = "processed"
+                            elif message.receive_count >= max_receives:
+                                fates.setdefault(key, "redriven")
+            settled = len(fates) == len(wanted)
+            if settled and ("redriven" not in fates.values() or self.ingest.pending() == 0):
+                return fates
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not settled after {timeout_seconds:.0f}s: {sorted(wanted)}")
+            with self._done:
+                self._done.wait(timeout=0.5)

@@ -1,0 +1,143 @@
+"""IngestMode=queue on the local twin: S3 -> ingest queue -> event source mapping -> handler."""
+
+import json
+import time
+from urllib.parse import unquote_plus
+
+import pytest
+
+from scripts.local_pipeline import LocalPipeline
+from scripts.sample_images import encode, photo
+
+MAX_RECEIVES = 2
+QUEUE_MODE = {
+    "IngestMode": "queue",
+    "IngestBatchSize": "10",
+    "IngestMaximumBatchingWindow": "1",
+    # Short, so that a failed message comes back (and is redriven) within seconds; longer than
+    # the batching window, as it must be.
+    "IngestVisibilityTimeout": "2",
+    "IngestMaxReceiveCount": str(MAX_RECEIVES),
+}
+GOOD, BAD, ARCHIVED = "uploads/q/ok photo.jpg", "uploads/q/broken.png", "uploads/q/archived.jpg"
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    with LocalPipeline(workers=1, parameters=QUEUE_MODE) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def settled(pipeline):
+    """A good, a corrupt and an archived upload, queued while processing was paused."""
+    # S3's test event, sent when the notification was configured, goes through first.
+    deadline = time.monotonic() + 30
+    while pipeline.ingest.pending() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    pipeline.pause_ingest()
+    pipeline.upload(GOOD, encode(photo(900, 600), "JPEG"))
+    pipeline.upload(BAD, b"\x89PNG\r\n\x1a\nnope")
+    # Archived objects cannot be read until restored: S3 answers InvalidObjectState, which the
+    # function treats as transient (retrying may help), so the message fails every time.
+    pipeline.s3.put_object(
+        Bucket=pipeline.stack.input_bucket,
+        Key=ARCHIVED,
+        Body=encode(photo(300, 200), "JPEG"),
+        StorageClass="GLACIER",
+    )
+    waiting = pipeline.ingest.pending()
+    processed_while_paused = [b for b in pipeline.batches for m in b.messages if m.keys]
+    pipeline.resume_ingest()
+    fates = pipeline.wait_for_ingest([GOOD, BAD, ARCHIVED], 90)
+    return {
+        "waiting": waiting,
+        "processed_while_paused": processed_while_paused,
+        "fates": fates,
+        # Read once: reading hides the messages for a while.
+        "dead": pipeline.dead_letters(),
+    }
+
+
+def batches_with(pipeline, key):
+    return [b for b in pipeline.batches if any(key in m.keys for m in b.messages)]
+
+
+def test_uploads_wait_in_the_queue_while_processing_is_paused(settled):
+    # GIVEN the event source mapping was disabled / WHEN three objects were uploaded
+    # THEN their notifications waited in the ingest queue, and none reached the function
+    assert settled["waiting"] == 3
+    assert settled["processed_while_paused"] == []
+
+
+def test_one_batch_carries_the_uploads_and_reports_only_the_transient_failure(pipeline, settled):
+    # GIVEN processing was resumed
+    # WHEN the first batch carrying the uploads was handled
+    [first, *_] = batches_with(pipeline, GOOD)
+    ids = {key: m.message_id for m in first.messages for key in m.keys}
+
+    # THEN all three came in that one batch, as SQS batch records the way Lambda delivers them
+    assert set(ids) == {GOOD, BAD, ARCHIVED}
+    for record in first.event["Records"]:
+        assert record["eventSource"] == "aws:sqs"
+        assert record["eventSourceARN"] == pipeline.ingest.queue_arn
+        assert record["receiptHandle"]
+        assert record["attributes"]["ApproximateReceiveCount"] == "1"
+        assert json.loads(record["body"])["Records"][0]["eventSource"] == "aws:s3"
+    # AND only the archived object's message was reported failed: the corrupt one succeeded
+    assert first.error == ""
+    assert first.response == {"batchItemFailures": [{"itemIdentifier": ids[ARCHIVED]}]}
+
+
+def test_good_and_bad_uploads_are_settled_once_and_end_in_one_place_each(pipeline, settled):
+    # GIVEN the uploads have settled
+    assert settled["fates"] == {GOOD: "processed", BAD: "processed", ARCHIVED: "redriven"}
+
+    # WHEN the output bucket and the dead-letter queue are read
+    thumbnails = dict(pipeline.thumbnails())
+    dead = settled["dead"]
+
+    # THEN the good upload has its thumbnails, delivered once (its message was deleted)
+    assert {"q/ok photo_128w.webp", "q/ok photo_512w.webp"} <= set(thumbnails)
+    assert len(batches_with(pipeline, GOOD)) == 1
+    # AND the corrupt one has exactly one record from the function, and was delivered once
+    records = [d for d in dead if d.get("schema", "").startswith("serverless-image-pipeline/")]
+    assert [(d["key"], d["reason"]) for d in records] == [(BAD, "corrupt_image")]
+    assert len(batches_with(pipeline, BAD)) == 1
+
+
+def test_a_message_that_keeps_failing_is_redriven_to_the_dlq_by_the_queue(pipeline, settled):
+    # GIVEN the archived upload's message failed on every receive
+    deliveries = [
+        m for b in batches_with(pipeline, ARCHIVED) for m in b.messages if ARCHIVED in m.keys
+    ]
+    assert [(m.receive_count, m.failed) for m in deliveries] == [
+        (count, True) for count in range(1, MAX_RECEIVES + 1)
+    ]
+
+    # WHEN the dead-letter queue is read
+    dead = settled["dead"]
+
+    # THEN the queue moved the original S3 notification there, untouched, and the function
+    # wrote no record of its own for it (retrying might still help once the object is restored)
+    redriven = [d for d in dead if "Records" in d]
+    keys = [unquote_plus(d["Records"][0]["s3"]["object"]["key"]) for d in redriven]
+    assert keys == [ARCHIVED]
+    assert all(d.get("key") != ARCHIVED for d in dead)
+    assert pipeline.ingest.pending() == 0
+
+
+def test_s3s_test_event_comes_through_the_queue_and_is_deleted(pipeline, settled):
+    # GIVEN S3 sent s3:TestEvent to the ingest queue when the notification was configured
+    test_messages = [
+        (batch, record)
+        for batch in pipeline.batches
+        for record in batch.event["Records"]
+        if json.loads(record["body"]).get("Event") == "s3:TestEvent"
+    ]
+    # THEN the function took it once, without reporting it failed
+    assert len(test_messages) == 1
+    batch, record = test_messages[0]
+    assert record["messageId"] not in {
+        item["itemIdentifier"] for item in batch.response["batchItemFailures"]
+    }
