@@ -23,8 +23,19 @@ $(STAMP): pyproject.toml lambda/requirements.txt
 .PHONY: venv
 venv: $(STAMP) ## create .venv with everything the targets need
 
+# checkov pins an older boto3 than the dev tools do, so it gets a venv of its own; the tests
+# that scan the template's deployment shapes run it from there.
+CHECKOV_VENV  := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --group checkov
+	@touch $@
+
 .PHONY: test
-test: $(STAMP) ## lint the code, check formatting, run every test
+test: $(STAMP) $(CHECKOV_STAMP) ## lint the code, check formatting, run every test
 	$(BIN)/ruff check .
 	$(BIN)/black --check --quiet .
 	$(BIN)/pytest
