@@ -63,14 +63,23 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 def process_queued_message(record: SQSRecord) -> None:
     """One message of the ingest queue: an S3 notification. Raises if it should be retried."""
     with logger.append_context_keys(sqs_message_id=record.message_id):
-        notification = record.json_body
-        shape = event_shape(notification)
+        try:
+            notification, shape = _s3_document_in(record)
+        except (ValueError, AttributeError):
+            logger.exception("not an S3 notification; the queue will redrive it to the DLQ")
+            raise
         if shape is EventShape.S3_TEST_EVENT:
             _ignore_test_event()
-        elif shape is EventShape.S3_NOTIFICATION:
-            process_notification(notification)
-        else:
-            raise ValueError(f"an ingest queue message must hold an S3 notification, not {shape}")
+            return
+        process_notification(notification)
+
+
+def _s3_document_in(record: SQSRecord) -> tuple[dict[str, Any], EventShape]:
+    document = record.json_body
+    shape = event_shape(document)
+    if shape is EventShape.SQS_BATCH:
+        raise ValueError("the message holds an SQS batch, not an S3 notification")
+    return document, shape
 
 
 def process_notification(event: dict[str, Any]) -> list[Outcome]:

@@ -315,8 +315,9 @@ def test_the_cdn_serves_only_thumbnails_from_a_private_bucket(
     assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
     assert statement["Action"] == "s3:GetObject"
     assert statement["Resource"] == {"Fn::Sub": "${OutputBucket.Arn}/*.webp"}
-    source_arn = statement["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
-    assert source_arn.endswith(":distribution/${ThumbnailDistribution}")
+    source_arn, variables = statement["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+    assert source_arn.endswith(":cloudfront::${AWS::AccountId}:distribution/${Id}")
+    assert variables == {"Id": {"Ref": "ThumbnailDistribution"}}
     public_access = resources["OutputBucket"]["Properties"]["PublicAccessBlockConfiguration"]
     assert set(public_access.values()) == {True}
     # AND the stack outputs the distribution's domain name

@@ -1,5 +1,6 @@
 """Recognising what invoked the function from the event's shape."""
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -42,6 +43,21 @@ def test_an_sqs_batch_is_recognised_whatever_its_bodies():
     }
     # WHEN / THEN it is a batch (its bodies are classified one by one, later)
     assert event_shape(event) is EventShape.SQS_BATCH
+
+
+def test_the_sample_ingest_batch_is_a_batch_of_s3_documents():
+    # GIVEN the sample of what the event source mapping delivers (events/, for sam local invoke)
+    event = load_event("sqs-ingest-batch.json")
+    # WHEN it and its bodies are classified
+    bodies = [record["body"] for record in event["Records"]]
+    # THEN it is a batch of S3's test event and an upload's notification, bodies intact
+    assert event_shape(event) is EventShape.SQS_BATCH
+    assert [event_shape(json.loads(body)) for body in bodies] == [
+        EventShape.S3_TEST_EVENT,
+        EventShape.S3_NOTIFICATION,
+    ]
+    for record in event["Records"]:
+        assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()
 
 
 @pytest.mark.parametrize(
