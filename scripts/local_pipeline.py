@@ -478,21 +478,34 @@ class EventSourceMapping:
         self._batch_size, self._window = batch_size, batching_window_seconds
         self._on_batch = on_batch
         self.queue_arn = _queue_arn(sqs, queue_url)
-        self.enabled = threading.Event()
-        self.enabled.set()
+        self._enabled = threading.Event()
+        self._enabled.set()
+        self._busy = threading.Lock()  # held while a batch is received and handled
+
+    def disable(self) -> None:
+        """Like `aws lambda update-event-source-mapping --no-enabled`; returns once idle."""
+        self._enabled.clear()
+        with self._busy:
+            pass
+
+    def enable(self) -> None:
+        self._enabled.set()
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
-            if not self.enabled.wait(timeout=0.2):
-                continue  # disabled, like `aws lambda update-event-source-mapping --no-enabled`
-            try:
-                messages = self._receive_batch()
-            except Exception:
-                if stop.is_set():
-                    return
-                raise
-            if messages:
-                self._on_batch(self._invoke(messages))
+            if not self._enabled.wait(timeout=0.2):
+                continue
+            with self._busy:
+                if not self._enabled.is_set():
+                    continue
+                try:
+                    messages = self._receive_batch()
+                except Exception:
+                    if stop.is_set():
+                        return
+                    raise
+                if messages:
+                    self._on_batch(self._invoke(messages))
 
     def _receive(self, count: int, wait_seconds: int) -> list[dict[str, Any]]:
         return list(
@@ -731,10 +744,10 @@ class LocalPipeline:
 
     def pause_ingest(self) -> None:
         """Disable the event source mapping: uploads wait in the ingest queue."""
-        self.ingest.enabled.clear()
+        self.ingest.disable()
 
     def resume_ingest(self) -> None:
-        self.ingest.enabled.set()
+        self.ingest.enable()
 
     def wait_for_ingest(
         self, keys: Iterable[str], timeout_seconds: float = 120.0
