@@ -6,6 +6,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The scanners live apart from .venv: their pins conflict with the dev group's (see pyproject.toml).
+# `make lint` runs them; the tests that scan every deployment shape run checkov from there too.
+SCAN_VENV  := .venv-scan
+SCAN_BIN   := $(SCAN_VENV)/bin
+SCAN_STAMP := $(SCAN_VENV)/.installed
+TEMPLATES  := iac/template.yaml iac/github-oidc-role.yaml
+WORKFLOWS  := $(wildcard .github/workflows/*.yaml)
 # Tests and local runs never need a real account; these keep boto3 and SAM away from ~/.aws.
 export AWS_DEFAULT_REGION ?= us-east-1
 
@@ -23,29 +30,33 @@ $(STAMP): pyproject.toml lambda/requirements.txt
 .PHONY: venv
 venv: $(STAMP) ## create .venv with everything the targets need
 
-# checkov pins an older boto3 than the dev tools do, so it gets a venv of its own; the tests
-# that scan the template's deployment shapes run it from there.
-CHECKOV_VENV  := .venv-checkov
-CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
-
-$(CHECKOV_STAMP): pyproject.toml
-	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade "pip>=25.1"
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --group checkov
+$(SCAN_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(SCAN_BIN)/python -m pip install --quiet --group scan
 	@touch $@
 
 .PHONY: test
-test: $(STAMP) $(CHECKOV_STAMP) ## lint the code, check formatting, run every test
+test: $(STAMP) $(SCAN_STAMP) ## lint the code, check formatting, run every test
 	$(BIN)/ruff check .
 	$(BIN)/black --check --quiet .
 	$(BIN)/pytest
 
 .PHONY: lint
-lint: $(STAMP) ## lint code and template (ruff, black, cfn-lint, sam validate --lint)
+lint: $(STAMP) $(SCAN_STAMP) ## lint code, templates and workflows (ruff, black, cfn-lint, sam validate, checkov, check-jsonschema)
 	$(BIN)/ruff check .
 	$(BIN)/black --check --quiet .
-	$(BIN)/cfn-lint iac/*.yaml
-	$(BIN)/sam validate --lint --template-file iac/template.yaml
+	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- $(TEMPLATES)
+	SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint --template-file iac/template.yaml
+	$(SCAN_BIN)/checkov --quiet --compact --skip-download --framework cloudformation $(addprefix --file ,$(TEMPLATES))
+	$(SCAN_BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
+	$(SCAN_BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
+	@if command -v actionlint >/dev/null; then actionlint $(WORKFLOWS); \
+	else echo "actionlint: not installed, skipped (CI installs it; see README)"; fi
+
+.PHONY: audit
+audit: $(SCAN_STAMP) ## known vulnerabilities in the function's dependencies (pip-audit; needs PyPI's JSON API)
+	$(SCAN_BIN)/pip-audit --strict --requirement lambda/requirements.txt
 
 .PHONY: fmt
 fmt: $(STAMP) ## format the code (ruff --fix, black)
@@ -55,6 +66,22 @@ fmt: $(STAMP) ## format the code (ruff --fix, black)
 .PHONY: demo
 demo: $(STAMP) ## run the pipeline locally on generated sample images; thumbnails land in ./out
 	$(BIN)/python -m scripts.demo
+
+# Day-2 operations (README: Operations). They read the deployed stack with ARGS="--stack-name
+# NAME", or the function's environment variables set in the shell (how local runs work).
+OPS := PYTHONPATH=lambda $(BIN)/python -m
+
+.PHONY: redrive
+redrive: $(STAMP) ## replay the dead-letter queue (ARGS="--stack-name NAME --dry-run ...")
+	$(OPS) scripts.redrive $(ARGS)
+
+.PHONY: backfill
+backfill: $(STAMP) ## make missing or out-of-date thumbnails for the whole prefix (ARGS=...)
+	$(OPS) scripts.backfill $(ARGS)
+
+.PHONY: ops-demo
+ops-demo: $(STAMP) ## redrive, backfill, Batch Operations, deletes, duplicates on the local stand-in
+	$(OPS) scripts.ops_demo
 
 .PHONY: build
 build: $(STAMP) ## sam build (no Docker, no local Python 3.13 needed)

@@ -1,7 +1,12 @@
-"""Lambda entry point: S3 ObjectCreated events in, thumbnails or dead-letter records out.
+"""Lambda entry point: routes each kind of event to the code that handles it.
 
-S3 invokes it directly (IngestMode=direct), or Lambda's SQS event source mapping invokes it
-with batches of S3 notifications (IngestMode=queue); both end in the same service.
+S3 event notifications (ObjectCreated, ObjectRemoved)  -> process_notification
+    S3 invokes the function directly (IngestMode=direct)
+SQS batches of those notifications                      -> process_queued_message, each
+    Lambda's event source mapping on the ingest queue (IngestMode=queue)
+S3 Batch Operations (LambdaInvoke, schema 1.0 and 2.0)  -> run_batch_tasks
+
+All of them end in the same `ThumbnailService`; `thumbnailer.events` tells them apart.
 """
 
 from __future__ import annotations
@@ -15,17 +20,17 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
-from aws_lambda_powertools.utilities.data_classes import S3Event
+from aws_lambda_powertools.utilities.data_classes import S3BatchOperationEvent, S3Event
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from thumbnailer.batch_operations import run_batch_tasks
 from thumbnailer.errors import TransientError
 from thumbnailer.events import EventShape, event_shape
 from thumbnailer.models import Outcome, SourceObject
 from thumbnailer.observability import logger, metrics, tracer
 from thumbnailer.processing import ThumbnailService
 from thumbnailer.settings import Settings
-from thumbnailer.storage import DeadLetterQueue, NotificationTopic, ObjectStore
 
 # Read once, at init: a misconfigured function fails before it takes its first event.
 SETTINGS = Settings.from_env()
@@ -34,13 +39,7 @@ QUEUED_BATCH = BatchProcessor(event_type=EventType.SQS)
 
 @cache
 def thumbnail_service() -> ThumbnailService:
-    topic_arn = SETTINGS.notification_topic_arn
-    return ThumbnailService(
-        SETTINGS,
-        ObjectStore(),
-        DeadLetterQueue(SETTINGS.dlq_url),
-        NotificationTopic(topic_arn) if topic_arn else None,
-    )
+    return ThumbnailService.from_settings(SETTINGS)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -48,6 +47,8 @@ def thumbnail_service() -> ThumbnailService:
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     shape = event_shape(event)
+    if shape is EventShape.BATCH_OPERATIONS:
+        return run_batch_tasks(S3BatchOperationEvent(event), thumbnail_service())
     if shape is EventShape.SQS_BATCH:
         # Only messages that failed transiently are listed in batchItemFailures and come back;
         # the rest, bad objects included (already reported to the DLQ), are deleted.
@@ -77,8 +78,8 @@ def process_queued_message(record: SQSRecord) -> None:
 def _s3_document_in(record: SQSRecord) -> tuple[dict[str, Any], EventShape]:
     document = record.json_body
     shape = event_shape(document)
-    if shape is EventShape.SQS_BATCH:
-        raise ValueError("the message holds an SQS batch, not an S3 notification")
+    if shape not in (EventShape.S3_NOTIFICATION, EventShape.S3_TEST_EVENT):
+        raise ValueError(f"the message holds {shape.value}, not an S3 notification")
     return document, shape
 
 
@@ -98,7 +99,8 @@ def process_notification(event: dict[str, Any]) -> list[Outcome]:
                 failures.append(f"{source.key}: {exc}")
 
     if failures:
-        # Retrying re-processes the whole notification; writes are idempotent overwrites.
+        # Retrying re-processes the whole notification; objects already done are skipped by
+        # their thumbnails' provenance (duplicates do no work twice).
         raise TransientError(
             f"{len(failures)} object(s) failed and may succeed on retry: " + "; ".join(failures)
         )

@@ -2,9 +2,10 @@
 
     LocalAws       moto's server in its own process, on a free 127.0.0.1 port
     LocalStack     the template's resources created there: input and output buckets, the DLQ,
-                   and the input bucket's ObjectCreated notification (same prefix filter),
-                   delivered to an SQS queue that stands in for Lambda's event source; with
-                   IngestMode=queue, to the stack's real ingest queue (redrive policy included)
+                   and the input bucket's notification (ObjectCreated, plus ObjectRemoved with
+                   SyncDeletes; same prefix filter), delivered to an SQS queue that stands in for
+                   Lambda's event source; with IngestMode=queue, to the stack's real ingest queue
+                   (redrive policy included)
     LambdaInvoker  Lambda's asynchronous invoke: warm worker processes running the real handler,
                    two retries, then the event goes to the DLQ, as Lambda does
     EventSourceMapping  IngestMode=queue: Lambda's SQS poller, batches in the shape Lambda
@@ -164,6 +165,10 @@ class LocalStack:
     def queued(self) -> bool:
         return self.parameters.get("IngestMode") == "queue"
 
+    @property
+    def sync_deletes(self) -> bool:
+        return self.parameters.get("SyncDeletes") == "true"
+
     def create(self) -> LocalStack:
         defaults = template_defaults()
         parameters = {**defaults["parameters"], **self.parameters}
@@ -202,8 +207,10 @@ class LocalStack:
             "INPUT_PREFIX": str(parameters["InputPrefix"]),
             **self.overrides,
         }
-        # The template's NotificationConfiguration on the input bucket: ObjectCreated, prefix
-        # filter. S3 answers this with an s3:TestEvent, as it does in AWS.
+        # The template's NotificationConfiguration on the input bucket: ObjectCreated, and
+        # ObjectRemoved when SyncDeletes is on, prefix filter, to the same target. S3 answers
+        # this with an s3:TestEvent, as it does in AWS.
+        events = ["s3:ObjectCreated:*"] + (["s3:ObjectRemoved:*"] if self.sync_deletes else [])
         s3.put_bucket_notification_configuration(
             Bucket=self.input_bucket,
             NotificationConfiguration={
@@ -211,7 +218,7 @@ class LocalStack:
                     {
                         "Id": "ThumbnailFunctionUpload",
                         "QueueArn": events_queue_arn,
-                        "Events": ["s3:ObjectCreated:*"],
+                        "Events": events,
                         "Filter": {
                             "Key": {
                                 "FilterRules": [

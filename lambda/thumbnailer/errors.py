@@ -80,3 +80,9 @@ class RecursionRiskError(BadObjectError):
     """Writing the thumbnails would trigger the function again (output inside the input prefix)."""
 
     reason = "recursion_risk"
+
+
+class SourceChangedError(ThumbnailerError):
+    """The object was replaced after its event was sent; the newer version's event handles it."""
+
+    retryable = False

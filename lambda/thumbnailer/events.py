@@ -4,6 +4,8 @@ IngestMode=direct  S3 invokes the function with an S3 notification (`Records` fr
                    or, once, with `s3:TestEvent` when the notification is configured.
 IngestMode=queue   Lambda's SQS event source mapping invokes it with a batch of messages
                    (`Records` from aws:sqs) whose bodies are those same S3 documents.
+Batch Operations   an S3 Batch Operations job (LambdaInvoke) invokes it with tasks
+                   (`invocationSchemaVersion` 1.0 or 2.0, `tasks`), whatever the ingest mode.
 """
 
 from __future__ import annotations
@@ -17,10 +19,15 @@ class EventShape(StrEnum):
     S3_NOTIFICATION = "s3_notification"
     S3_TEST_EVENT = "s3_test_event"
     SQS_BATCH = "sqs_batch"
+    BATCH_OPERATIONS = "batch_operations"
 
 
 def event_shape(event: Mapping[str, Any]) -> EventShape:
     """Raises ValueError for anything that is none of the shapes the function handles."""
+    if "invocationSchemaVersion" in event:
+        if not isinstance(event.get("tasks"), list):
+            raise ValueError("not an S3 Batch Operations event: it has no 'tasks' list")
+        return EventShape.BATCH_OPERATIONS
     if event.get("Event") == "s3:TestEvent":
         return EventShape.S3_TEST_EVENT
     records = event.get("Records")

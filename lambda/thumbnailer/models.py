@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.s3_batch_operation_event import (
+        S3BatchOperationTask,
+    )
     from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
+
+#: Event names for work that no S3 notification started. They begin with "ObjectCreated:" because
+#: they ask for the same thing: make the object's thumbnails.
+BATCH_OPERATIONS_EVENT = "ObjectCreated:BatchOperations"
+BACKFILL_EVENT = "ObjectCreated:Backfill"
 
 
 @dataclass(frozen=True)
@@ -42,12 +50,24 @@ class SourceObject:
             s3_request_id=(record.get("responseElements") or {}).get("x-amz-request-id", ""),
         )
 
+    @classmethod
+    def from_batch_task(cls, task: S3BatchOperationTask) -> SourceObject:
+        """A task of S3 Batch Operations (schema 1.0 or 2.0): bucket, key and maybe a version."""
+        return cls(
+            bucket=task.s3_bucket,
+            # URL-encoded, as in a manifest (AWS's own examples decode it with unquote_plus).
+            key=task.s3_key,
+            event_name=BATCH_OPERATIONS_EVENT,
+            version_id=task.s3_version_id,
+        )
+
 
 class Status(StrEnum):
     WRITTEN = "written"  # every thumbnail is in the output bucket
     REJECTED = "rejected"  # the object is bad; one record went to the dead-letter queue
     SKIPPED = "skipped"  # nothing to do, and worth a warning (object gone, outside the prefix)
-    IGNORED = "ignored"  # nothing to do, by design (folder markers, other event types)
+    IGNORED = "ignored"  # nothing to do, by design (folder markers, duplicates, stale events)
+    DELETED = "deleted"  # the source is gone, and so are its thumbnails
 
 
 @dataclass(frozen=True)
@@ -59,14 +79,18 @@ class Outcome:
     reason: str = ""
     message: str = ""
     thumbnails: dict[str, tuple[int, int]] = field(default_factory=dict)  # key -> pixel size
+    deleted: tuple[str, ...] = ()  # thumbnail keys removed because their source was deleted
     bytes_in: int = 0
     bytes_out: int = 0
     duration_ms: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        result = {
             "key": self.source.key,
             "status": self.status.value,
             "reason": self.reason,
             "thumbnails": {key: list(size) for key, size in self.thumbnails.items()},
         }
+        if self.status is Status.DELETED:
+            result["deleted"] = list(self.deleted)
+        return result

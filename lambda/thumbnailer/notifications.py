@@ -1,7 +1,9 @@
 """What the pipeline tells subscribers after each upload: a small JSON message per outcome.
 
-One topic carries both kinds; the message attribute `outcome` (`success` or `failure`) lets
-each subscription filter on it, so an e-mail can get only the failures and a webhook everything.
+One topic carries every kind; the message attribute `outcome` (`success`, `failure`, or
+`deleted` when SyncDeletes removed an original's thumbnails) lets each subscription filter on
+it, so an e-mail can get only the failures and a webhook everything (say, to invalidate a CDN).
+Duplicates, stale events and anything else that changed nothing are not announced.
 Sending is storage's job (`NotificationTopic`); this module only decides what to say.
 """
 
@@ -17,13 +19,13 @@ NOTIFICATION_SCHEMA = "serverless-image-pipeline/notification/v1"
 
 @dataclass(frozen=True)
 class Notification:
-    outcome: str  # "success" | "failure": the message attribute subscriptions filter on
+    outcome: str  # "success" | "failure" | "deleted": the attribute subscriptions filter on
     subject: str  # e-mail subscribers see it; ASCII and short, as SNS requires
     message: dict[str, Any]
 
 
 def notification_for(outcome: Outcome, output_bucket: str) -> Notification | None:
-    """The message for a written or rejected upload; None for anything else (nothing happened)."""
+    """The message for a written, rejected or deleted upload; None if nothing happened."""
     source = outcome.source
     common = {
         "schema": NOTIFICATION_SCHEMA,
@@ -60,4 +62,8 @@ def notification_for(outcome: Outcome, output_bucket: str) -> Notification | Non
             "retryable": False,
         }
         return Notification("failure", f"Upload rejected: {outcome.reason}", message)
+    if outcome.status is Status.DELETED:
+        deleted = [{"bucket": output_bucket, "key": key} for key in sorted(outcome.deleted)]
+        message = {**common, "outcome": "deleted", "thumbnails": deleted}
+        return Notification("deleted", f"Thumbnails deleted ({len(deleted)})", message)
     return None

@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from time import perf_counter
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from thumbnailer.errors import BadObjectError, ObjectTooLargeError, RecursionRiskError
+from thumbnailer.errors import (
+    BadObjectError,
+    ObjectTooLargeError,
+    RecursionRiskError,
+    SourceChangedError,
+    TransientError,
+)
 from thumbnailer.imaging import make_thumbnails
 from thumbnailer.keys import output_key_for, relative_key
 from thumbnailer.models import Outcome, SourceObject, Status
 from thumbnailer.notifications import notification_for
 from thumbnailer.observability import logger, metrics, tracer
+from thumbnailer.provenance import (
+    Provenance,
+    is_older_sequencer,
+    key_digest,
+    normalise_etag,
+    settings_hash,
+    settings_signature,
+)
 from thumbnailer.settings import Settings
 from thumbnailer.storage import DeadLetterQueue, NotificationTopic, ObjectStore
 
@@ -24,9 +39,12 @@ FAILURE_RECORD_SCHEMA = "serverless-image-pipeline/failure/v1"
 
 
 class ThumbnailService:
-    """Processes source objects: writes their thumbnails or reports them to the DLQ.
+    """Processes source objects: writes (or deletes) their thumbnails, or reports them to the DLQ.
 
-    With a `notifier`, each written or rejected object is also announced on the topic.
+    Every way in (S3 events, the ingest queue, S3 Batch Operations, the backfill and the replay
+    scripts) goes through `process`, so they all share the same checks, outputs and failure
+    semantics. With a `notifier`, each object whose thumbnails were written or deleted, and each
+    bad object reported to the DLQ, is also announced on the topic.
     """
 
     def __init__(
@@ -40,13 +58,34 @@ class ThumbnailService:
         self._store = store
         self._dead_letters = dead_letters
         self._notifier = notifier
+        self._signature = settings_signature(settings.thumb_widths, settings.webp_quality)
+        self._settings_hash = settings_hash(self._signature)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ThumbnailService:
+        """Wired as the deployed function is: its buckets, its DLQ, and its topic if it has one."""
+        topic_arn = settings.notification_topic_arn
+        return cls(
+            settings,
+            ObjectStore(),
+            DeadLetterQueue(settings.dlq_url),
+            NotificationTopic(topic_arn) if topic_arn else None,
+        )
 
     @tracer.capture_method
-    def process(self, source: SourceObject) -> Outcome:
-        """Raises only `TransientError` (retrying may help); bad objects return REJECTED."""
-        if not source.event_name.startswith("ObjectCreated:"):
-            logger.info("not an ObjectCreated event; ignored", event_name=source.event_name)
-            return Outcome(source, Status.IGNORED, reason="not_object_created")
+    def process(self, source: SourceObject, *, report_bad_objects: bool = True) -> Outcome:
+        """Raises only `TransientError` (retrying may help); bad objects return REJECTED.
+
+        A bad object is also sent to the dead-letter queue, unless `report_bad_objects` is
+        False: then the caller keeps its own record (a replay, a batch job's report).
+        """
+        created = source.event_name.startswith("ObjectCreated:")
+        removed = source.event_name.startswith("ObjectRemoved:")
+        if not (created or removed):
+            logger.info(
+                "neither ObjectCreated nor ObjectRemoved; ignored", event_name=source.event_name
+            )
+            return Outcome(source, Status.IGNORED, reason="other_event")
         if source.key.endswith("/"):
             logger.debug("folder marker; ignored")
             return Outcome(source, Status.IGNORED, reason="folder_marker")
@@ -56,19 +95,25 @@ class ThumbnailService:
                 "key is outside the input prefix; skipped", input_prefix=self._settings.input_prefix
             )
             return Outcome(source, Status.SKIPPED, reason="outside_input_prefix")
+        if removed:
+            outcome = self._delete_thumbnails(source, relative)
+            self._announce(outcome)
+            return outcome
         try:
             outcome = self._make_thumbnails(source, relative)
         except BadObjectError as exc:
             outcome = Outcome(source, Status.REJECTED, reason=exc.reason, message=str(exc))
-            # Announced before the DLQ record: if publishing fails, the retry still reports the
-            # object to the DLQ exactly once.
-            self._notify(outcome)
-            self._report(source, exc)
+            if report_bad_objects:
+                # Announced before the DLQ record: if publishing fails, the retry still reports
+                # the object to the DLQ exactly once (a bad object leaves no provenance to skip).
+                self._notify(outcome)
+                self._report(source, exc)
             return outcome
-        self._notify(outcome)
+        self._announce(outcome)
         return outcome
 
     def _notify(self, outcome: Outcome) -> None:
+        """Publish the outcome's notification, if there is a topic and the outcome says anything."""
         if self._notifier is None:
             return
         notification = notification_for(outcome, self._settings.output_bucket)
@@ -76,6 +121,18 @@ class ThumbnailService:
             self._notifier.publish(
                 notification.message, outcome=notification.outcome, subject=notification.subject
             )
+
+    def _announce(self, outcome: Outcome) -> None:
+        """`_notify` for work that is done (written, deleted): a failed publish is only counted.
+
+        Raising would not bring the message back: the retry finds the thumbnails up to date (or
+        already gone) and, duplicates doing no work twice, has nothing left to announce.
+        """
+        try:
+            self._notify(outcome)
+        except TransientError:
+            logger.exception("the notification could not be published; the work itself is done")
+            metrics.add_metric(name="NotificationsFailed", unit=MetricUnit.Count, value=1)
 
     def _make_thumbnails(self, source: SourceObject, relative: str) -> Outcome:
         settings = self._settings
@@ -88,20 +145,35 @@ class ThumbnailService:
                 f"the output bucket is the input bucket and the thumbnails would land under "
                 f"{settings.input_prefix!r}, which would invoke the function again"
             )
+        if not source.etag:
+            # S3 Batch Operations tasks name no ETag; the current object's is what gets read.
+            info = self._store.head(source.bucket, source.key)
+            if info is None:
+                return self._missing(source)
+            source = replace(source, etag=info.etag, size=info.size, version_id=info.version_id)
         if source.size is not None and source.size > settings.max_input_bytes:
             raise ObjectTooLargeError(
                 f"the object has {source.size} bytes; the limit is {settings.max_input_bytes}"
             )
+        # The largest thumbnail is written last, so its metadata speaks for the whole set.
+        marker = keys[max(keys)]
+        already = self._already_done(source, marker)
+        if already:
+            return Outcome(source, Status.IGNORED, reason=already)
 
-        data = self._store.read(
-            source.bucket,
-            source.key,
-            version_id=source.version_id,
-            max_bytes=settings.max_input_bytes,
-        )
+        etag = normalise_etag(source.etag)
+        try:
+            data = self._store.read(
+                source.bucket, source.key, if_match=etag, max_bytes=settings.max_input_bytes
+            )
+        except SourceChangedError:
+            # Reading only the named content means an older event can never overwrite the
+            # thumbnails of a newer upload: that upload's own event makes them.
+            logger.info("the object was replaced since this event; skipped", etag=etag)
+            metrics.add_metric(name="StaleEventsSkipped", unit=MetricUnit.Count, value=1)
+            return Outcome(source, Status.IGNORED, reason="superseded")
         if data is None:
-            logger.warning("the object no longer exists; skipped")
-            return Outcome(source, Status.SKIPPED, reason="object_missing")
+            return self._missing(source)
 
         made = make_thumbnails(
             data,
@@ -110,10 +182,15 @@ class ThumbnailService:
             max_pixels=settings.max_input_pixels,
         )
         # Everything is encoded before anything is written: a bad image leaves no partial output.
-        metadata = {"source-etag": source.etag.strip('"')}
-        if source.version_id:
-            metadata["source-version-id"] = source.version_id
-        for thumbnail in made.thumbnails:
+        metadata = Provenance(
+            key_digest=key_digest(source.key),
+            etag=etag,
+            settings_hash=self._settings_hash,
+            settings=self._signature,
+            version_id=source.version_id,
+            sequencer=source.sequencer,
+        ).as_metadata()
+        for thumbnail in sorted(made.thumbnails, key=lambda thumbnail: thumbnail.width):
             self._store.write(
                 settings.output_bucket,
                 keys[thumbnail.width],
@@ -147,15 +224,85 @@ class ThumbnailService:
             duration_ms=duration_ms,
         )
 
+    def _already_done(self, source: SourceObject, marker: str) -> str | None:
+        """Why the thumbnails need no work ("up_to_date", "superseded"), or None: one HeadObject."""
+        info = self._store.head(self._settings.output_bucket, marker)
+        made_from = Provenance.from_metadata(info.metadata) if info else None
+        if made_from is None or made_from.key_digest != key_digest(source.key):
+            # Missing, made before provenance was recorded, or made from another key with the
+            # same name stem (photo.jpg and photo.png): sequencers of other keys do not compare.
+            return None
+        if (
+            source.sequencer
+            and made_from.sequencer
+            and is_older_sequencer(source.sequencer, made_from.sequencer)
+        ):
+            logger.info(
+                "an older event than the one that made the thumbnails; skipped",
+                sequencer=source.sequencer,
+                thumbnails_sequencer=made_from.sequencer,
+            )
+            metrics.add_metric(name="StaleEventsSkipped", unit=MetricUnit.Count, value=1)
+            return "superseded"
+        if (
+            made_from.etag == normalise_etag(source.etag)
+            and made_from.settings_hash == self._settings_hash
+        ):
+            logger.info("thumbnails are up to date; skipped", etag=made_from.etag)
+            metrics.add_metric(name="DuplicatesSkipped", unit=MetricUnit.Count, value=1)
+            return "up_to_date"
+        return None
+
+    def _delete_thumbnails(self, source: SourceObject, relative: str) -> Outcome:
+        """ObjectRemoved: delete the thumbnails, unless the key has an object again."""
+        settings = self._settings
+        if self._store.head(source.bucket, source.key) is not None:
+            # Re-uploaded after the delete, or only an older version was deleted.
+            logger.info("the key still has a current object; thumbnails kept")
+            return Outcome(source, Status.IGNORED, reason="source_exists")
+        digest = key_digest(source.key)
+        deleted: list[str] = []
+        for width in settings.thumb_widths:
+            key = output_key_for(relative, width)
+            info = self._store.head(settings.output_bucket, key)
+            if info is None:
+                continue
+            made_from = Provenance.from_metadata(info.metadata)
+            if made_from and made_from.key_digest != digest:
+                continue  # made from another key with the same name stem
+            if (
+                made_from
+                and source.sequencer
+                and made_from.sequencer
+                and is_older_sequencer(source.sequencer, made_from.sequencer)
+            ):
+                continue  # made from an upload that came after this delete
+            self._store.delete(settings.output_bucket, key)
+            deleted.append(key)
+        if not deleted:
+            return Outcome(source, Status.IGNORED, reason="nothing_to_delete")
+        metrics.add_metric(name="ThumbnailsDeleted", unit=MetricUnit.Count, value=len(deleted))
+        logger.info("source deleted; thumbnails deleted", thumbnails=deleted)
+        return Outcome(source, Status.DELETED, deleted=tuple(deleted))
+
+    @staticmethod
+    def _missing(source: SourceObject) -> Outcome:
+        logger.warning("the object no longer exists; skipped")
+        return Outcome(source, Status.SKIPPED, reason="object_missing")
+
     def _report(self, source: SourceObject, exc: BadObjectError) -> None:
-        self._dead_letters.send(self.failure_record(source, exc))
+        self._dead_letters.send(
+            self.failure_record(source, reason=exc.reason, message=str(exc), retryable=False)
+        )
         with single_metric(name="Failures", unit=MetricUnit.Count, value=1) as metric:
             metric.add_dimension(name="reason", value=exc.reason)
         logger.warning(
             "bad object reported to the dead-letter queue", reason=exc.reason, error=str(exc)
         )
 
-    def failure_record(self, source: SourceObject, exc: BadObjectError) -> dict[str, Any]:
+    def failure_record(
+        self, source: SourceObject, *, reason: str, message: str, retryable: bool
+    ) -> dict[str, Any]:
         """The DLQ record: enough to understand the failure and to replay the object."""
         return {
             "schema": FAILURE_RECORD_SCHEMA,
@@ -168,9 +315,9 @@ class ThumbnailService:
             "event_name": source.event_name,
             "event_time": source.event_time,
             "s3_request_id": source.s3_request_id,
-            "reason": exc.reason,
-            "message": str(exc),
-            "retryable": exc.retryable,
+            "reason": reason,
+            "message": message,
+            "retryable": retryable,
             "failed_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "settings": {
                 "thumb_sizes": list(self._settings.thumb_widths),

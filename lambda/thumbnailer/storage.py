@@ -1,13 +1,15 @@
 """The only module that talks to AWS: the object store, the dead-letter queue, the topic.
 
 botocore errors never leave this module raw: a missing object is `None`, an object that is
-too big is a `BadObjectError`, everything else is a `TransientError` (retrying may help).
+too big is a `BadObjectError`, an object replaced since it was named is `SourceChangedError`,
+everything else is a `TransientError` (retrying may help).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +17,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from thumbnailer.errors import ObjectTooLargeError, TransientError
+from thumbnailer.errors import ObjectTooLargeError, SourceChangedError, TransientError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 _MISSING_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "NotFound", "404"})
+_CHANGED_CODES = frozenset({"PreconditionFailed", "412"})
 _CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30
 )
@@ -41,19 +44,52 @@ def _error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What HeadObject says about an object. `etag` is unquoted."""
+
+    etag: str
+    size: int
+    version_id: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
 class ObjectStore:
-    """Reads uploads and writes thumbnails."""
+    """Reads uploads, writes and deletes thumbnails."""
 
     def __init__(self, s3_client: S3Client | None = None) -> None:
         self._s3 = s3_client or aws_client("s3")
 
+    def head(self, bucket: str, key: str) -> ObjectInfo | None:
+        """The current object's ETag, size, version and user metadata; None if there is none."""
+        try:
+            response = self._s3.head_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING_CODES:
+                return None
+            raise TransientError(
+                f"S3 HeadObject s3://{bucket}/{key} failed: {_error_code(exc)}"
+            ) from exc
+        except BotoCoreError as exc:
+            raise TransientError(f"S3 HeadObject s3://{bucket}/{key} failed: {exc}") from exc
+        return ObjectInfo(
+            etag=response["ETag"].strip('"'),
+            size=response["ContentLength"],
+            version_id=response.get("VersionId"),
+            metadata=response.get("Metadata", {}),
+        )
+
     def read(
-        self, bucket: str, key: str, *, version_id: str | None = None, max_bytes: int
+        self, bucket: str, key: str, *, if_match: str | None = None, max_bytes: int
     ) -> bytes | None:
-        """The object's bytes, or None if it no longer exists."""
+        """The current object's bytes, or None if it no longer exists.
+
+        With `if_match` (an ETag), S3 refuses to return anything but that content: an object
+        replaced in the meantime raises `SourceChangedError` instead of being read.
+        """
         request: dict[str, str] = {"Bucket": bucket, "Key": key}
-        if version_id:
-            request["VersionId"] = version_id
+        if if_match:
+            request["IfMatch"] = f'"{if_match}"'
         try:
             response = self._s3.get_object(**request)
             length = response["ContentLength"]
@@ -66,6 +102,10 @@ class ObjectStore:
         except ClientError as exc:
             if _error_code(exc) in _MISSING_CODES:
                 return None
+            if _error_code(exc) in _CHANGED_CODES:
+                raise SourceChangedError(
+                    f"s3://{bucket}/{key} no longer has ETag {if_match}: it was replaced"
+                ) from exc
             raise TransientError(
                 f"S3 GetObject s3://{bucket}/{key} failed: {_error_code(exc)}"
             ) from exc
@@ -95,6 +135,13 @@ class ObjectStore:
             code = _error_code(exc) if isinstance(exc, ClientError) else str(exc)
             raise TransientError(f"S3 PutObject s3://{bucket}/{key} failed: {code}") from exc
 
+    def delete(self, bucket: str, key: str) -> None:
+        try:
+            self._s3.delete_object(Bucket=bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            code = _error_code(exc) if isinstance(exc, ClientError) else str(exc)
+            raise TransientError(f"S3 DeleteObject s3://{bucket}/{key} failed: {code}") from exc
+
 
 class DeadLetterQueue:
     """Sends the function's own failure records to the SQS dead-letter queue."""
@@ -103,17 +150,20 @@ class DeadLetterQueue:
         self._url = queue_url
         self._sqs = sqs_client or aws_client("sqs")
 
-    def send(self, record: Mapping[str, Any]) -> None:
+    def send(self, record: Mapping[str, Any], *, delay_seconds: int = 0) -> str:
+        """Send one failure record; return its message id."""
         try:
-            self._sqs.send_message(
+            response = self._sqs.send_message(
                 QueueUrl=self._url,
                 MessageBody=json.dumps(record, ensure_ascii=False),
                 MessageAttributes={
                     "reason": {"DataType": "String", "StringValue": str(record["reason"])}
                 },
+                DelaySeconds=delay_seconds,
             )
         except (ClientError, BotoCoreError) as exc:
             raise TransientError(f"SQS SendMessage to the dead-letter queue failed: {exc}") from exc
+        return str(response["MessageId"])
 
 
 class NotificationTopic:

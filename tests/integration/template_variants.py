@@ -5,27 +5,38 @@ with_parameters  the template as written, with other parameter defaults (for cfn
 resolve          what CloudFormation would create for those values: conditions evaluated,
                  false-conditioned resources and outputs gone, Fn::If replaced by its branch,
                  AWS::NoValue dropped (for checkov, and to prove each mode's dependencies)
-sam_transform    the SAM transform, offline
 dependency_cycle the first circular dependency among resources, or None
+
+Loading and the SAM transform are tests/integration/templates.py's.
 """
 
 from __future__ import annotations
 
 import copy
 import graphlib
-import json
 import re
-from pathlib import Path
 from typing import Any
 
-from cfnlint.decode import cfn_yaml
+from tests.integration import templates
+from tests.integration.templates import APP_TEMPLATE as TEMPLATE_PATH
+from tests.integration.templates import Template
 
-TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "iac" / "template.yaml"
 FUNCTION = "ThumbnailFunction"
+KMS_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
-Template = dict[str, Any]
+#: The stack's other options, all on: delete sync, a KMS key, access logs, alarms by e-mail,
+#: reserved and provisioned concurrency.
+OPTIONS: dict[str, str] = {
+    "SyncDeletes": "true",
+    "KmsKeyArn": KMS_KEY_ARN,
+    "AccessLogBucketName": "access-logs-123456789012",
+    "AlarmEmail": "alarms@example.com",
+    "ReservedConcurrency": "20",
+    "LambdaProvisionedConcurrency": "2",
+}
 
-#: Each deployment shape alone, all of them together, and none (the defaults).
+#: Each deployment shape alone, all of them together with every other option (in both ingest
+#: modes), and none (the defaults).
 MODES: dict[str, dict[str, str]] = {
     "defaults": {},
     "queue": {"IngestMode": "queue", "IngestBatchSize": "5", "IngestMaximumBatchingWindow": "2"},
@@ -37,7 +48,9 @@ MODES: dict[str, dict[str, str]] = {
         "NotificationEmail": "ops@example.com",
         "NotificationEmailOutcome": "all",
         "EnableCdn": "true",
+        **OPTIONS,
     },
+    "all-direct": {"EnableNotifications": "true", "EnableCdn": "true", **OPTIONS},
 }
 
 _NO_VALUE = object()
@@ -46,8 +59,7 @@ _SUB_REFERENCE = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
 
 
 def load() -> Template:
-    # Plain dicts and strs: the decoder's node types carry line marks that get in the way of ==.
-    return json.loads(json.dumps(cfn_yaml.load(str(TEMPLATE_PATH))))
+    return templates.load(TEMPLATE_PATH)
 
 
 def with_parameters(template: Template, parameters: dict[str, str]) -> Template:
@@ -71,7 +83,9 @@ def resolve(template: Template, parameters: dict[str, str]) -> Template:
             conditions[name] = _evaluate(template["Conditions"][name], values, condition)
         return conditions[name]
 
-    result = copy.deepcopy(template)
+    # The values become the defaults too, so that linters resolving a Ref see what CloudFormation
+    # would pass.
+    result = with_parameters(template, parameters)
     result.pop("Conditions", None)
     for section in ("Resources", "Outputs"):
         kept = {}
@@ -117,24 +131,6 @@ def _choose_branches(node: Any, condition: Any) -> Any:
         items = {key: _choose_branches(value, condition) for key, value in node.items()}
         return {key: value for key, value in items.items() if value is not _NO_VALUE}
     return node
-
-
-def sam_transform(template: Template) -> Template:
-    """The template as CloudFormation gets it after the SAM transform (no AWS account needed)."""
-    from samtranslator.translator.transform import transform
-
-    sam_template = copy.deepcopy(template)
-    # The transform wants the code in S3; sam build and sam deploy do that for real.
-    sam_template["Resources"][FUNCTION]["Properties"]["CodeUri"] = "s3://artifacts/function.zip"
-    return transform(sam_template, {}, _NoManagedPolicies())
-
-
-class _NoManagedPolicies:
-    """Managed-policy lookups would call IAM; the template only names managed policies by ARN."""
-
-    @staticmethod
-    def load() -> dict[str, str]:
-        return {}
 
 
 def references(node: Any, names: set[str]) -> set[str]:

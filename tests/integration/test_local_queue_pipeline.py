@@ -18,6 +18,8 @@ QUEUE_MODE = {
     # the batching window, as it must be.
     "IngestVisibilityTimeout": "2",
     "IngestMaxReceiveCount": str(MAX_RECEIVES),
+    # Deletes under the prefix go to the same queue (the last test).
+    "SyncDeletes": "true",
 }
 GOOD, BAD, ARCHIVED = "uploads/q/ok photo.jpg", "uploads/q/broken.png", "uploads/q/archived.jpg"
 
@@ -141,3 +143,39 @@ def test_s3s_test_event_comes_through_the_queue_and_is_deleted(pipeline, settled
     assert record["messageId"] not in {
         item["itemIdentifier"] for item in batch.response["batchItemFailures"]
     }
+
+
+def removal_batches(pipeline):
+    """(batch, SQS record) for every ObjectRemoved notification the function was handed."""
+    return [
+        (batch, record)
+        for batch in list(pipeline.batches)
+        for record in batch.event["Records"]
+        for s3_record in json.loads(record["body"]).get("Records", [])
+        if s3_record["eventName"].startswith("ObjectRemoved:")
+    ]
+
+
+def test_with_sync_deletes_a_delete_goes_through_the_queue_and_removes_the_thumbnails(
+    pipeline, settled
+):
+    # GIVEN the good upload's thumbnails exist (the module's other tests are done with them)
+    thumbnails = {"q/ok photo_128w.webp", "q/ok photo_512w.webp"}
+    assert thumbnails <= {key for key, _ in pipeline.thumbnails()}
+
+    # WHEN the original is deleted, and the queue has handed its notification to the function
+    pipeline.s3.delete_object(Bucket=pipeline.stack.input_bucket, Key=GOOD)
+    deadline = time.monotonic() + 60
+    while not removal_batches(pipeline):
+        assert time.monotonic() < deadline, "no ObjectRemoved notification came through"
+        time.sleep(0.2)
+
+    # THEN S3's ObjectRemoved notification came through the ingest queue, in a batch the
+    # function handled without failing it
+    [(batch, record)] = removal_batches(pipeline)
+    assert record["eventSourceARN"] == pipeline.ingest.queue_arn
+    s3_key = json.loads(record["body"])["Records"][0]["s3"]["object"]["key"]
+    assert unquote_plus(s3_key) == GOOD
+    assert batch.response == {"batchItemFailures": []}
+    # AND the thumbnails are gone
+    assert not thumbnails & {key for key, _ in pipeline.thumbnails()}

@@ -9,6 +9,8 @@ import pytest
 import app
 from scripts.sample_images import encode, photo
 from tests.integration.conftest import event_of
+from tests.integration.test_batch_operations import batch_event
+from tests.integration.test_duplicates_and_deletes import removed
 from thumbnailer.errors import TransientError
 from thumbnailer.notifications import NOTIFICATION_SCHEMA
 
@@ -159,3 +161,91 @@ def test_without_a_topic_nothing_is_published(stack, topic, lambda_context):
     # THEN the work is done, and no subscriber heard of it
     assert stack.output_keys() == ["quiet_128w.webp", "quiet_512w.webp"]
     assert topic.received("everything") == []
+
+
+def test_a_repeat_delivery_is_not_announced_again(stack, notifying, lambda_context):
+    # GIVEN an upload already processed (and announced)
+    record = stack.upload("uploads/twice/beach.jpg", JPEG)
+    app.lambda_handler(event_of(record), lambda_context)
+
+    # WHEN S3 delivers the same event again
+    result = app.lambda_handler(event_of(record), lambda_context)
+
+    # THEN it is skipped as up to date, and nothing more is said: nothing changed
+    assert (result["outcomes"][0]["status"], result["outcomes"][0]["reason"]) == (
+        "ignored",
+        "up_to_date",
+    )
+    heard = [e["MessageAttributes"]["outcome"]["Value"] for e in notifying.received("everything")]
+    assert heard == ["success"]
+
+
+def test_a_success_that_cannot_be_announced_is_counted_not_retried(
+    stack, notifying, lambda_context, captured_output
+):
+    # GIVEN the topic is unreachable (deleted) when a good upload is processed
+    notifying.sns.delete_topic(TopicArn=notifying.arn)
+    record = stack.upload("uploads/quiet/beach.jpg", JPEG)
+
+    # WHEN handled
+    result = app.lambda_handler(event_of(record), lambda_context)
+
+    # THEN the work stands and the invocation succeeds (a retry would find nothing left to do)
+    assert result["outcomes"][0]["status"] == "written"
+    assert stack.output_keys() == ["quiet/beach_128w.webp", "quiet/beach_512w.webp"]
+    # AND the lost notification is logged and counted
+    logs, blobs = captured_output()
+    assert any("could not be published" in line["message"] for line in logs)
+    counted = [blob["NotificationsFailed"] for blob in blobs if "NotificationsFailed" in blob]
+    assert counted == [[1.0]]
+
+
+def test_a_deleted_original_is_announced_with_its_deleted_thumbnails(
+    stack, notifying, lambda_context
+):
+    # GIVEN SyncDeletes: an upload was thumbnailed, then the original was deleted
+    record = stack.upload("uploads/gone/beach.jpg", JPEG)
+    app.lambda_handler(event_of(record), lambda_context)
+    stack.s3.delete_object(Bucket=stack.input_bucket, Key="uploads/gone/beach.jpg")
+
+    # WHEN the ObjectRemoved event is handled
+    app.lambda_handler(event_of(removed(record, "0099")), lambda_context)
+
+    # THEN an unfiltered subscriber hears of the delete, with the thumbnails that went
+    [deleted] = [
+        e
+        for e in notifying.received("everything")
+        if e["MessageAttributes"]["outcome"]["Value"] == "deleted"
+    ]
+    message = json.loads(deleted["Message"])
+    assert (message["outcome"], message["source"]["key"]) == ("deleted", "uploads/gone/beach.jpg")
+    assert message["thumbnails"] == [
+        {"bucket": stack.output_bucket, "key": "gone/beach_128w.webp"},
+        {"bucket": stack.output_bucket, "key": "gone/beach_512w.webp"},
+    ]
+    assert stack.output_keys() == []
+    # AND the success and failure subscribers do not (their filters leave deletes out)
+    assert notifying.received("failures") == []
+    assert [json.loads(e["Message"])["outcome"] for e in notifying.received("successes")] == [
+        "success"
+    ]
+
+
+def test_batch_operations_announce_what_they_write_but_report_failures_in_the_job(
+    stack, notifying, lambda_context
+):
+    # GIVEN a good and a corrupt object, never announced, in a Batch Operations job
+    stack.s3.put_object(Bucket=stack.input_bucket, Key="uploads/old/good.jpg", Body=JPEG)
+    stack.s3.put_object(Bucket=stack.input_bucket, Key="uploads/old/bad.jpg", Body=b"nope")
+
+    # WHEN the job invokes the function for each
+    for key in ("uploads/old/good.jpg", "uploads/old/bad.jpg"):
+        app.lambda_handler(batch_event("2.0", stack.input_bucket, key), lambda_context)
+
+    # THEN the written thumbnails are announced (a webhook may invalidate a cache with them)
+    [envelope] = notifying.received("successes")
+    assert json.loads(envelope["Message"])["source"]["key"] == "uploads/old/good.jpg"
+    # AND the bad object is reported by the job's completion report alone: no DLQ record, no
+    # failure notification
+    assert notifying.received("failures") == []
+    assert stack.dead_letters() == []

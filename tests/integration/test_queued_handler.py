@@ -95,7 +95,11 @@ def test_a_batch_whose_every_message_fails_raises_so_the_whole_batch_comes_back(
     assert stack.dead_letters() == []
 
 
-@pytest.mark.parametrize("body", ["not json at all", {"hello": "world"}])
+@pytest.mark.parametrize(
+    "body",
+    ["not json at all", {"hello": "world"}, load_event("batch-operations-2.0.json")],
+    ids=["not-json", "other-json", "batch-operations-task"],
+)
 def test_a_message_that_is_no_s3_notification_is_reported_failed(
     stack, queued, lambda_context, body
 ):

@@ -22,9 +22,9 @@ from tests.integration.template_variants import (
     dependency_graph,
     references,
     resolve,
-    sam_transform,
 )
 from tests.integration.template_variants import load as load_template
+from tests.integration.templates import sam_transform
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_MAKEFILE = REPO_ROOT / "lambda" / "Makefile"
@@ -41,14 +41,22 @@ def function(template: Template) -> dict[str, Any]:
     return template["Resources"][FUNCTION]["Properties"]
 
 
+def _unconditional(statement: dict[str, Any]) -> dict[str, Any]:
+    """A statement itself, also when it is included only under a condition (Fn::If / NoValue)."""
+    if "Fn::If" in statement:
+        _condition, included, excluded = statement["Fn::If"]
+        assert excluded == {"Ref": "AWS::NoValue"}
+        return included
+    return statement
+
+
 @pytest.fixture(scope="module")
 def policy_statements(function: dict[str, Any]) -> dict[str, dict[str, Any]]:
     # A statement only some deployment shapes need is wrapped in Fn::If [condition, it, NoValue].
     return {
         statement["Sid"]: statement
         for document in function["Policies"]
-        for wrapped in document["Statement"]
-        for statement in [wrapped["Fn::If"][1] if "Fn::If" in wrapped else wrapped]
+        for statement in map(_unconditional, document["Statement"])
     }
 
 
@@ -71,8 +79,16 @@ def test_cfn_lint_reports_nothing_not_even_informational() -> None:
     # GIVEN the template as it is on disk
     text = TEMPLATE_PATH.read_text(encoding="utf-8")
 
-    # WHEN cfn-lint checks it with every rule level, informational ones included
-    matches = lint(text, config=ManualArgs(regions=["us-east-1"], include_checks=["I"]))
+    # WHEN cfn-lint checks it with every rule level, informational ones included, and the
+    # serverless rules (cfn-lint-serverless) as `make lint` does
+    matches = lint(
+        text,
+        config=ManualArgs(
+            regions=["us-east-1"],
+            include_checks=["I"],
+            append_rules=["cfn_lint_serverless.rules"],
+        ),
+    )
 
     # THEN there is not a single finding
     assert [str(match) for match in matches] == []
@@ -193,7 +209,7 @@ def test_function_runs_python_313_on_arm64_with_active_tracing(
     assert effective("Tracing") == "Active"
     assert function["Handler"] == "app.lambda_handler"
     assert function["CodeUri"] == "../lambda/"
-    assert template["Resources"][FUNCTION]["Metadata"] == {"BuildMethod": "makefile"}
+    assert template["Resources"][FUNCTION]["Metadata"]["BuildMethod"] == "makefile"
     assert re.search(rf"^build-{FUNCTION}:", LAMBDA_MAKEFILE.read_text(), re.MULTILINE)
 
 
@@ -233,6 +249,16 @@ def test_iam_statements_are_least_privilege(
     # AND writes go to the output bucket's objects only; messages to the DLQ only
     assert policy_statements["WriteThumbnails"]["Action"] == "s3:PutObject"
     assert policy_statements["WriteThumbnails"]["Resource"] == {"Fn::Sub": "${OutputBucket.Arn}/*"}
+    # AND thumbnails may be read (the duplicate check) and, with SyncDeletes, deleted; the
+    # output bucket may be listed so that a missing thumbnail is a 404, not a 403
+    assert policy_statements["ReadThumbnails"]["Action"] == "s3:GetObject"
+    assert policy_statements["ReadThumbnails"]["Resource"] == {"Fn::Sub": "${OutputBucket.Arn}/*"}
+    assert policy_statements["ListThumbnails"]["Action"] == "s3:ListBucket"
+    assert policy_statements["ListThumbnails"]["Resource"] == {
+        "Fn::GetAtt": ["OutputBucket", "Arn"]
+    }
+    assert policy_statements["DeleteThumbnails"]["Action"] == "s3:DeleteObject"
+    assert policy_statements["DeleteThumbnails"]["Resource"] == {"Fn::Sub": "${OutputBucket.Arn}/*"}
     assert policy_statements["ReportFailures"]["Action"] == "sqs:SendMessage"
     assert policy_statements["ReportFailures"]["Resource"] == {
         "Fn::GetAtt": ["DeadLetterQueue", "Arn"]
@@ -249,17 +275,25 @@ def test_dead_letter_queue_is_encrypted_and_wired_to_the_function(
     properties = queue["Properties"]
     invoke_config = function["EventInvokeConfig"]
 
-    # THEN the queue is SSE-encrypted and keeps messages for the 14-day maximum
+    # THEN the queue is encrypted (SSE-SQS, or the KmsKeyArn key) and keeps messages for the
+    # 14-day maximum
     assert queue["Type"] == "AWS::SQS::Queue"
-    assert properties["SqsManagedSseEnabled"] is True
+    assert properties["SqsManagedSseEnabled"] == {
+        "Fn::If": ["UseKms", {"Ref": "AWS::NoValue"}, True]
+    }
+    assert properties["KmsMasterKeyId"] == {
+        "Fn::If": ["UseKms", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]
+    }
     assert properties["MessageRetentionPeriod"] == 1209600
     # AND exhausted async events land in it, after Lambda's own retries
     assert function["DeadLetterQueue"] == {
         "Type": "SQS",
         "TargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
     }
-    assert invoke_config["MaximumRetryAttempts"] == 2
-    assert invoke_config["MaximumEventAgeInSeconds"] > 0
+    assert invoke_config == {
+        "MaximumRetryAttempts": {"Ref": "AsyncRetryAttempts"},
+        "MaximumEventAgeInSeconds": {"Ref": "AsyncMaxEventAgeSeconds"},
+    }
 
 
 def test_uploads_under_the_prefix_invoke_the_function(
@@ -293,6 +327,81 @@ def test_uploads_under_the_prefix_invoke_the_function(
             }
         ]
     }
+
+
+def test_sync_deletes_is_off_by_default_and_adds_nothing_unless_enabled(
+    template: Template, function: dict[str, Any]
+) -> None:
+    # GIVEN the SyncDeletes parameter and its condition
+    parameter = template["Parameters"]["SyncDeletes"]
+    condition = template["Conditions"]["SyncDeletesEnabled"]
+
+    # WHEN the statement that deletes is read
+    [delete_statement] = [
+        s
+        for document in function["Policies"]
+        for s in document["Statement"]
+        if "Fn::If" in s and s["Fn::If"][0] == "SyncDeletesEnabled"
+    ]
+
+    # THEN it is off by default, and only "true" enables it
+    assert (parameter["Default"], sorted(parameter["AllowedValues"])) == (
+        "false",
+        ["false", "true"],
+    )
+    assert condition == {"Fn::Equals": [{"Ref": "SyncDeletes"}, "true"]}
+    # AND s3:DeleteObject is granted only under that condition
+    assert delete_statement["Fn::If"][1]["Action"] == "s3:DeleteObject"
+    assert delete_statement["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+    # AND by default the input bucket notifies of uploads only
+    default = resolve(template, {})["Resources"]["InputBucket"]["Properties"]
+    [created] = default["NotificationConfiguration"]["LambdaConfigurations"]
+    assert created["Event"] == "s3:ObjectCreated:*"
+
+
+@pytest.mark.parametrize(
+    ("ingest_mode", "kind"), [("direct", "LambdaConfigurations"), ("queue", "QueueConfigurations")]
+)
+def test_sync_deletes_sends_deletes_where_uploads_go(
+    template: Template, ingest_mode: str, kind: str
+) -> None:
+    # GIVEN the stack with SyncDeletes on, in each ingest mode
+    parameters = {"SyncDeletes": "true", "IngestMode": ingest_mode}
+    bucket = resolve(template, parameters)["Resources"]["InputBucket"]["Properties"]
+
+    # WHEN the input bucket's notification targets are read
+    configurations = bucket["NotificationConfiguration"]
+    [created, removed] = configurations[kind]
+
+    # THEN uploads and deletes under the prefix go to the same target (the live alias, through
+    # its invoke permission; or the ingest queue, through its policy), and to nothing else
+    assert list(configurations) == [kind]
+    assert (created["Event"], removed["Event"]) == ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
+    assert {key: value for key, value in removed.items() if key != "Event"} == {
+        key: value for key, value in created.items() if key != "Event"
+    }
+    assert removed["Filter"] == {
+        "S3Key": {"Rules": [{"Name": "prefix", "Value": {"Ref": "InputPrefix"}}]}
+    }
+
+
+def test_the_transform_points_both_subscriptions_at_the_live_alias(template: Template) -> None:
+    # GIVEN the direct-mode stack with SyncDeletes on, after the SAM transform
+    resources = sam_transform(resolve(template, {"SyncDeletes": "true"}))["Resources"]
+
+    # WHEN the input bucket's notification targets are read
+    configurations = resources["InputBucket"]["Properties"]["NotificationConfiguration"][
+        "LambdaConfigurations"
+    ]
+    targets = [c["Function"]["Fn::Select"][1] for c in configurations]
+
+    # THEN uploads and deletes invoke the live alias, once S3 may invoke it
+    assert [c["Event"] for c in configurations] == ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
+    assert (
+        targets == [[{"Ref": f"{FUNCTION}Aliaslive"}, {"Ref": f"{FUNCTION}UploadPermission"}]] * 2
+    )
+    permission = resources[f"{FUNCTION}UploadPermission"]["Properties"]
+    assert permission["FunctionName"] == {"Ref": f"{FUNCTION}Aliaslive"}
 
 
 def test_logs_go_to_a_log_group_with_retention(

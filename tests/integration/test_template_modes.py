@@ -1,5 +1,6 @@
 """The deployment shapes (IngestMode, notifications, CDN): off by default, each wired right when
-on, and every combination transformed, dependency-checked, linted and scanned."""
+on, and every combination (with the stack's other options too: SyncDeletes, KmsKeyArn, ...)
+transformed, dependency-checked, least-privilege, linted and scanned."""
 
 from __future__ import annotations
 
@@ -23,9 +24,9 @@ from tests.integration.template_variants import (
     load,
     references,
     resolve,
-    sam_transform,
     with_parameters,
 )
+from tests.integration.templates import sam_transform
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODE_RESOURCES = {
@@ -36,7 +37,6 @@ MODE_RESOURCES = {
     "NotificationEmailSubscription",
     "ThumbnailOriginAccessControl",
     "ThumbnailDistribution",
-    "OutputBucketPolicy",
 }
 MODE_OUTPUTS = {
     "IngestQueueUrl",
@@ -44,23 +44,17 @@ MODE_OUTPUTS = {
     "NotificationTopicArn",
     "ThumbnailDistributionDomainName",
 }
-BASE_STATEMENTS = {"ReadUploads", "ListUploads", "WriteThumbnails", "ReportFailures"}
+BASE_STATEMENTS = {
+    "ReadUploads",
+    "ListUploads",
+    "WriteThumbnails",
+    "ReadThumbnails",
+    "ListThumbnails",
+    "ReportFailures",
+}
+TLS_DENIES = {"DenyInsecureTransport", "DenyOutdatedTls"}
 PREFIX_FILTER = {"S3Key": {"Rules": [{"Name": "prefix", "Value": {"Ref": "InputPrefix"}}]}}
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
-
-# checkov's findings on the base stack, which these shapes neither add nor change; the stack's
-# hardening is its own issue. Each one is allowed on that resource only, never on a shape's.
-BASE_STACK_FINDINGS = {
-    ("CKV_AWS_115", FUNCTION): "reserved concurrency is a deployment choice, not set here",
-    ("CKV_AWS_117", FUNCTION): "the function needs no VPC: it only calls S3, SQS and SNS",
-    ("CKV_AWS_173", FUNCTION): "its environment holds names and ARNs, no secrets",
-    ("CKV_AWS_158", "ThumbnailLogGroup"): "logs are encrypted by CloudWatch's own key",
-    ("CKV_AWS_18", "InputBucket"): "access logging is the base stack's hardening issue",
-    ("CKV_AWS_18", "OutputBucket"): "access logging is the base stack's hardening issue",
-    ("CKV_AWS_21", "InputBucket"): "versioning is the base stack's hardening issue",
-    ("CKV_AWS_21", "OutputBucket"): "thumbnails are derived data and can be regenerated",
-    ("CKV_AWS_27", "DeadLetterQueue"): "SSE-SQS encrypted; the check only accepts a KMS key",
-}
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +71,17 @@ def variants(template: Template) -> dict[str, Template]:
 def statements(variant: Template) -> dict[str, dict[str, Any]]:
     function = variant["Resources"][FUNCTION]["Properties"]
     return {s["Sid"]: s for document in function["Policies"] for s in document["Statement"]}
+
+
+def bucket_policy_statements(variant: Template, bucket: str) -> dict[str, dict[str, Any]]:
+    policies = [
+        resource["Properties"]
+        for resource in variant["Resources"].values()
+        if resource["Type"] == "AWS::S3::BucketPolicy"
+        and resource["Properties"]["Bucket"] == {"Ref": bucket}
+    ]
+    [policy] = policies  # S3 allows one policy per bucket
+    return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -119,6 +124,8 @@ def test_every_shape_is_off_by_default(template: Template, variants: dict[str, T
     assert resources & MODE_RESOURCES == set()
     assert outputs & MODE_OUTPUTS == set()
     assert set(statements(defaults)) == BASE_STATEMENTS
+    # AND the output bucket's one policy only denies (TLS); nothing but IAM grants access
+    assert set(bucket_policy_statements(defaults, "OutputBucket")) == TLS_DENIES
     # AND S3 invokes the function directly, and notifications are off (empty topic)
     assert template["Parameters"]["IngestMode"]["Default"] == "direct"
     assert environment["NOTIFICATION_TOPIC_ARN"] == ""
@@ -230,7 +237,7 @@ def test_batching_parameters_respect_lambdas_limits(template: Template) -> None:
     )
 
 
-@pytest.mark.parametrize("mode", ["notifications", "notification-email", "all"])
+@pytest.mark.parametrize("mode", ["notifications", "notification-email", "all", "all-direct"])
 def test_notifications_publish_to_an_encrypted_topic_the_function_alone_may_use(
     variants: dict[str, Template], mode: str
 ) -> None:
@@ -245,7 +252,8 @@ def test_notifications_publish_to_an_encrypted_topic_the_function_alone_may_use(
 
     # THEN the topic is KMS-encrypted, the function learns it from its environment, and may
     # publish to it and to nothing else
-    assert topic["KmsMasterKeyId"] == "alias/aws/sns"
+    expected_key = {"Ref": "KmsKeyArn"} if "KmsKeyArn" in MODES[mode] else "alias/aws/sns"
+    assert topic["KmsMasterKeyId"] == expected_key
     assert environment["NOTIFICATION_TOPIC_ARN"] == {"Ref": "NotificationTopic"}
     assert publish == {
         "Sid": "PublishNotifications",
@@ -275,7 +283,7 @@ def test_an_email_subscription_filters_on_the_outcome(variants: dict[str, Templa
     assert "NotificationEmailSubscription" not in variants["notifications"]["Resources"]
 
 
-@pytest.mark.parametrize("mode", ["cdn", "all"])
+@pytest.mark.parametrize("mode", ["cdn", "all", "all-direct"])
 def test_the_cdn_serves_only_thumbnails_from_a_private_bucket(
     variants: dict[str, Template], mode: str
 ) -> None:
@@ -287,8 +295,8 @@ def test_the_cdn_serves_only_thumbnails_from_a_private_bucket(
     access_control = resources["ThumbnailOriginAccessControl"]["Properties"][
         "OriginAccessControlConfig"
     ]
-    bucket_policy = resources["OutputBucketPolicy"]["Properties"]
-    [statement] = bucket_policy["PolicyDocument"]["Statement"]
+    policy_statements = bucket_policy_statements(variants[mode], "OutputBucket")
+    statement = policy_statements["CloudFrontReadsThumbnails"]
 
     # THEN its one origin is the output bucket, reached with signed (OAC) requests
     assert access_control["OriginAccessControlOriginType"] == "s3"
@@ -309,8 +317,9 @@ def test_the_cdn_serves_only_thumbnails_from_a_private_bucket(
     assert behaviour["AllowedMethods"] == ["GET", "HEAD"]
     assert behaviour["Compress"] is True
     assert behaviour["CachePolicyId"] == CACHING_OPTIMIZED
-    # AND the bucket lets this distribution alone read *.webp objects, and stays private
-    assert bucket_policy["Bucket"] == {"Ref": "OutputBucket"}
+    # AND the bucket's one policy lets this distribution alone read *.webp objects, next to
+    # its TLS-only denies, and the bucket stays private
+    assert set(policy_statements) == TLS_DENIES | {"CloudFrontReadsThumbnails"}
     assert statement["Effect"] == "Allow"
     assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
     assert statement["Action"] == "s3:GetObject"
@@ -324,6 +333,66 @@ def test_the_cdn_serves_only_thumbnails_from_a_private_bucket(
     assert variants[mode]["Outputs"]["ThumbnailDistributionDomainName"]["Value"] == {
         "Fn::GetAtt": ["ThumbnailDistribution", "DomainName"]
     }
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_shape_grants_the_function_named_resources_only(
+    variants: dict[str, Template], mode: str
+) -> None:
+    # GIVEN the function's statements in this shape
+    granted = statements(variants[mode])
+
+    # WHEN their actions and resources are read
+    serialized = json.dumps(list(granted.values()))
+
+    # THEN every statement allows named actions on named resources: no "*", no action wildcard
+    assert all(statement["Effect"] == "Allow" for statement in granted.values())
+    assert '"*"' not in serialized
+    for statement in granted.values():
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        assert all("*" not in action for action in actions), statement
+    # AND a shape's permission exists only in that shape
+    parameters = MODES[mode]
+    assert ("ConsumeIngestQueue" in granted) == (parameters.get("IngestMode") == "queue")
+    notifying = "EnableNotifications" in parameters or "NotificationEmail" in parameters
+    assert ("PublishNotifications" in granted) == notifying
+    assert ("DeleteThumbnails" in granted) == ("SyncDeletes" in parameters)
+    assert ("UseEncryptionKey" in granted) == ("KmsKeyArn" in parameters)
+
+
+@pytest.mark.parametrize("mode", ["all", "all-direct"])
+def test_with_a_kms_key_the_shapes_use_it_and_the_function_may_only_through_its_services(
+    variants: dict[str, Template], mode: str
+) -> None:
+    # GIVEN a shape with KmsKeyArn, notifications on, and the queue in "all"
+    resources = variants[mode]["Resources"]
+
+    # WHEN the queues', the topics' and the function's key settings are read
+    kms = statements(variants[mode])["UseEncryptionKey"]
+    services = kms["Condition"]["StringEquals"]["kms:ViaService"]
+
+    # THEN the ingest queue (when there is one) and the notification topic use the key
+    if "IngestQueue" in resources:
+        queue = resources["IngestQueue"]["Properties"]
+        assert queue["KmsMasterKeyId"] == {"Ref": "KmsKeyArn"}
+        assert "SqsManagedSseEnabled" not in queue
+    assert resources["NotificationTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "KmsKeyArn"}
+    # AND the function may use the key through S3, SQS and SNS only (it publishes encrypted)
+    assert kms["Resource"] == {"Ref": "KmsKeyArn"}
+    assert sorted(kms["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert [service["Fn::Sub"].split(".")[0] for service in services] == ["s3", "sqs", "sns"]
+
+
+def test_with_a_kms_key_but_no_notifications_the_key_is_not_usable_through_sns(
+    template: Template,
+) -> None:
+    # GIVEN KmsKeyArn without notifications / WHEN the function's key statement is read
+    variant = resolve(template, {"KmsKeyArn": MODES["all"]["KmsKeyArn"]})
+    services = statements(variant)["UseEncryptionKey"]["Condition"]["StringEquals"]
+    # THEN only S3 and SQS may use it on the function's behalf
+    assert [s["Fn::Sub"].split(".")[0] for s in services["kms:ViaService"]] == ["s3", "sqs"]
 
 
 # --- the scanners, on every shape ------------------------------------------------------------
@@ -342,8 +411,16 @@ def _write_variants(variants: dict[str, Template], directory: Path, transformed:
 def test_cfn_lint_reports_nothing_on_each_shape(variants: dict[str, Template], mode: str) -> None:
     # GIVEN the shape's resources, conditions resolved
     text = json.dumps(variants[mode])
-    # WHEN cfn-lint checks them with every rule level, informational ones included
-    matches = lint(text, config=ManualArgs(regions=["us-east-1"], include_checks=["I"]))
+    # WHEN cfn-lint checks them with every rule level, informational ones included, and the
+    # serverless rules, as `make lint` does
+    matches = lint(
+        text,
+        config=ManualArgs(
+            regions=["us-east-1"],
+            include_checks=["I"],
+            append_rules=["cfn_lint_serverless.rules"],
+        ),
+    )
     # THEN there is not a single finding
     assert [str(match) for match in matches] == []
 
@@ -382,15 +459,16 @@ def test_sam_validate_lint_passes_with_every_shape_switched_on(
 
 
 def _checkov() -> str:
-    """checkov lives in its own venv (its pins clash with the dev tools'); `make test` makes it."""
+    """checkov lives in the scanners' venv (its pins clash with the dev tools'); `make test` and
+    `make lint` make it."""
     for candidate in (
         os.environ.get("CHECKOV", ""),
-        str(REPO_ROOT / ".venv-checkov" / "bin" / "checkov"),
+        str(REPO_ROOT / ".venv-scan" / "bin" / "checkov"),
         shutil.which("checkov") or "",
     ):
         if candidate and Path(candidate).is_file():
             return candidate
-    pytest.skip("checkov is not installed (make test installs it into .venv-checkov)")
+    pytest.skip("checkov is not installed (make test installs it into .venv-scan)")
 
 
 @pytest.mark.slow
@@ -424,9 +502,9 @@ def test_checkov_finds_nothing_in_any_shape(variants: dict[str, Template], tmp_p
         "ThumbnailDistribution",
         f"{FUNCTION}UploadPermission",
     }
-    # ... no check failed on them, and on the base stack only the known findings remain
+    # ... and not a single check failed, in any shape
     failed = {(c["check_id"], c["resource"].split(".")[-1]) for c in results["failed_checks"]}
-    assert failed <= set(BASE_STACK_FINDINGS), sorted(failed - set(BASE_STACK_FINDINGS))
+    assert failed == set(), sorted(failed)
     # AND every skip is justified next to the resource, the shapes' own included
     skipped = {check["resource"].split(".")[-1] for check in results["skipped_checks"]}
     assert {"IngestQueue", "ThumbnailDistribution"} <= skipped

@@ -60,6 +60,19 @@ def test_the_sample_ingest_batch_is_a_batch_of_s3_documents():
         assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()
 
 
+@pytest.mark.parametrize("schema", ["1.0", "2.0"])
+def test_s3_batch_operations_invocations_are_recognised(schema):
+    # GIVEN what an S3 Batch Operations job sends the function, in each schema
+    event = load_event(f"batch-operations-{schema}.json")
+    # WHEN / THEN it is named as such
+    assert event_shape(event) is EventShape.BATCH_OPERATIONS
+
+
+def test_a_batch_operations_invocation_without_tasks_is_refused():
+    with pytest.raises(ValueError, match="no 'tasks' list"):
+        event_shape({"invocationSchemaVersion": "2.0", "invocationId": "x"})
+
+
 @pytest.mark.parametrize(
     "event",
     [

@@ -84,3 +84,29 @@ def test_nothing_is_announced_when_nothing_happened():
     # WHEN / THEN there is no notification
     assert notification_for(skipped, "thumbs-out") is None
     assert notification_for(ignored, "thumbs-out") is None
+
+
+def test_a_deleted_upload_is_announced_with_the_thumbnails_that_went():
+    # GIVEN SyncDeletes removed an original's two thumbnails
+    outcome = Outcome(
+        SOURCE,
+        Status.DELETED,
+        deleted=("My Photos/été_512w.webp", "My Photos/été_128w.webp"),
+    )
+
+    # WHEN its notification is made
+    notification = notification_for(outcome, "thumbs-out")
+
+    # THEN it is a "deleted" message (its own attribute value) naming each deleted thumbnail
+    assert notification.outcome == "deleted"
+    assert notification.message == {
+        "schema": NOTIFICATION_SCHEMA,
+        "outcome": "deleted",
+        "source": SOURCE_PART,
+        "event_time": "2026-11-22T10:15:30.123Z",
+        "thumbnails": [
+            {"bucket": "thumbs-out", "key": "My Photos/été_128w.webp"},
+            {"bucket": "thumbs-out", "key": "My Photos/été_512w.webp"},
+        ],
+    }
+    assert notification.subject == "Thumbnails deleted (2)"

@@ -1,0 +1,94 @@
+"""What made a thumbnail: its source (key, ETag, version, event sequencer) and the settings.
+
+Recorded as S3 user metadata on every thumbnail, so that a repeat event, a backfill or a replay
+can tell with one HeadObject whether the work is already done, and so that an event for an older
+version of a key never overwrites thumbnails made from a newer one. No AWS in here.
+
+S3 user metadata must be ASCII: the source key (often not ASCII) is recorded as a digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+#: Bump when the image core's output changes for the same settings (a bug fix, a new resampler):
+#: every thumbnail then counts as out of date, and a backfill remakes them.
+RENDITION_VERSION = 1
+
+_KEY_DIGEST = "source-key-sha256"
+_ETAG = "source-etag"
+_VERSION_ID = "source-version-id"
+_SEQUENCER = "source-sequencer"
+_SETTINGS = "thumbnail-settings"
+_SETTINGS_HASH = "settings-hash"
+
+
+def settings_signature(widths: Sequence[int], quality: int) -> str:
+    """The settings that shape a thumbnail's pixels, as readable ASCII."""
+    sizes = ",".join(str(width) for width in sorted(set(widths)))
+    return f"widths={sizes};quality={quality};rendition={RENDITION_VERSION}"
+
+
+def settings_hash(signature: str) -> str:
+    return hashlib.sha256(signature.encode("ascii")).hexdigest()[:16]
+
+
+def key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def normalise_etag(etag: str) -> str:
+    """S3 quotes ETags in API responses but not in events."""
+    return etag.strip().strip('"')
+
+
+def is_older_sequencer(candidate: str, reference: str) -> bool:
+    """True if `candidate` is an earlier event than `reference` for the same key.
+
+    Sequencers are hex strings of varying length. AWS's rule: right-pad the shorter with zeros,
+    then compare lexicographically (https://repost.aws/knowledge-center/s3-duplicate-sqs-messages).
+    """
+    width = max(len(candidate), len(reference))
+    return candidate.upper().ljust(width, "0") < reference.upper().ljust(width, "0")
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """The source and settings a thumbnail was made from."""
+
+    key_digest: str
+    etag: str
+    settings_hash: str
+    settings: str = ""
+    version_id: str | None = None
+    sequencer: str = ""
+
+    def as_metadata(self) -> dict[str, str]:
+        metadata = {
+            _KEY_DIGEST: self.key_digest,
+            _ETAG: self.etag,
+            _SETTINGS: self.settings,
+            _SETTINGS_HASH: self.settings_hash,
+        }
+        if self.version_id:
+            metadata[_VERSION_ID] = self.version_id
+        if self.sequencer:
+            metadata[_SEQUENCER] = self.sequencer
+        return metadata
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, str]) -> Provenance | None:
+        """None for thumbnails that do not say where they came from (made before this existed)."""
+        required = (metadata.get(_KEY_DIGEST), metadata.get(_ETAG), metadata.get(_SETTINGS_HASH))
+        if not all(required):
+            return None
+        return cls(
+            key_digest=metadata[_KEY_DIGEST],
+            etag=metadata[_ETAG],
+            settings_hash=metadata[_SETTINGS_HASH],
+            settings=metadata.get(_SETTINGS, ""),
+            version_id=metadata.get(_VERSION_ID) or None,
+            sequencer=metadata.get(_SEQUENCER, ""),
+        )

@@ -1,0 +1,79 @@
+"""What the operations scripts (redrive, backfill) share.
+
+They process objects with the function's own `ThumbnailService`, configured exactly as the
+deployed function is: from the stack (`--stack-name`: its outputs and the function's own
+environment), or from the function's environment variables set in this shell (OUTPUT_BUCKET,
+DLQ_URL, THUMB_SIZES, WEBP_QUALITY, INPUT_PREFIX, NOTIFICATION_TOPIC_ARN), which is how local
+runs work. Like the function, they announce what they make when a notification topic is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from scripts.ops_aws import stack_configuration
+from thumbnailer.observability import logger
+from thumbnailer.processing import ThumbnailService
+from thumbnailer.settings import Settings
+
+LOG_DIR = Path("out/logs")
+CONFIGURATION_HINT = (
+    "give --stack-name NAME, or set the function's environment variables "
+    "(OUTPUT_BUCKET, DLQ_URL, THUMB_SIZES, WEBP_QUALITY, INPUT_PREFIX)"
+)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    settings: Settings
+    input_bucket: str | None = None
+
+
+def add_deployment_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stack-name",
+        default=os.environ.get("STACK_NAME"),
+        help="read the configuration from this deployed stack (default: $STACK_NAME; without "
+        "it, from the function's environment variables in this shell)",
+    )
+
+
+def resolve_deployment(
+    args: argparse.Namespace, overrides: Mapping[str, str | None] | None = None
+) -> Deployment:
+    """The function's settings (and the input bucket, from a stack); `overrides` win."""
+    given = {name: value for name, value in (overrides or {}).items() if value}
+    if args.stack_name:
+        outputs, function_env = stack_configuration(args.stack_name)
+        return Deployment(
+            Settings.from_env({**function_env, **given}), outputs.get("InputBucketName")
+        )
+    return Deployment(Settings.from_env({**os.environ, **given}))
+
+
+def make_service(settings: Settings) -> ThumbnailService:
+    return ThumbnailService.from_settings(settings)
+
+
+@contextmanager
+def function_output_to(log_path: Path) -> Iterator[TextIO]:
+    """Send the function's JSON logs and EMF metrics to `log_path`; yield the real stdout.
+
+    In Lambda they go to CloudWatch; in a terminal they would bury the script's own output.
+    """
+    console = sys.stdout
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logger.registered_handler
+    with open(log_path, "a", encoding="utf-8") as log, redirect_stdout(log):
+        previous, handler.stream = handler.stream, log  # type: ignore[attr-defined]
+        try:
+            yield console
+        finally:
+            handler.stream = previous  # type: ignore[attr-defined]

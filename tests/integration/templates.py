@@ -1,0 +1,63 @@
+"""Reading the CloudFormation templates as CloudFormation would, without an AWS account."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from cfnlint.decode import cfn_yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+APP_TEMPLATE = REPO_ROOT / "iac" / "template.yaml"
+OIDC_ROLE_TEMPLATE = REPO_ROOT / "iac" / "github-oidc-role.yaml"
+NO_VALUE = {"Ref": "AWS::NoValue"}
+
+Template = dict[str, Any]
+
+
+def load(path: Path) -> Template:
+    """The template as plain dicts and strs (the decoder's node types get in the way of ==)."""
+    return json.loads(json.dumps(cfn_yaml.load(str(path))))
+
+
+def sam_transform(template: Template, parameters: dict[str, Any] | None = None) -> Template:
+    """The template after the SAM transform, as CloudFormation receives it for `parameters`."""
+    from samtranslator.translator.transform import transform
+
+    sam_template = json.loads(json.dumps(template))
+    for resource in sam_template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            # The transform wants the code in S3; sam build and sam deploy do that for real.
+            resource["Properties"]["CodeUri"] = "s3://artifacts/function.zip"
+    return transform(sam_template, parameters or {}, _NoManagedPolicies())
+
+
+class _NoManagedPolicies:
+    """Managed-policy lookups would call IAM; the template only names managed policies by ARN."""
+
+    @staticmethod
+    def load() -> dict[str, str]:
+        return {}
+
+
+def with_conditions(node: Any, conditions: dict[str, bool]) -> Any:
+    """`node` with the Fn::If on `conditions` decided (others kept) and AWS::NoValue dropped."""
+    if isinstance(node, list):
+        items = [with_conditions(item, conditions) for item in node]
+        return [item for item in items if item != NO_VALUE]
+    if isinstance(node, dict):
+        if list(node) == ["Fn::If"] and node["Fn::If"][0] in conditions:
+            name, when_true, when_false = node["Fn::If"]
+            return with_conditions(when_true if conditions[name] else when_false, conditions)
+        decided = {key: with_conditions(value, conditions) for key, value in node.items()}
+        return {key: value for key, value in decided.items() if value != NO_VALUE}
+    return node
+
+
+def resources_of_type(template: Template, resource_type: str) -> dict[str, Any]:
+    return {
+        name: resource
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == resource_type
+    }

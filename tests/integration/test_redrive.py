@@ -1,0 +1,234 @@
+"""`scripts/redrive.py` against moto: both kinds of DLQ message, replayed through the service."""
+
+import dataclasses
+import json
+
+import pytest
+
+import app
+from scripts import redrive
+from scripts.sample_images import encode, photo
+from tests.integration.conftest import event_of
+
+JPEG = encode(photo(900, 600), "JPEG")
+CORRUPT = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    # The function's logs go to ./out/logs; re-queued records are visible at once to a re-run.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(redrive, "REQUEUE_DELAY_SECONDS", 0)
+    monkeypatch.setattr(redrive, "WAIT_SECONDS", 0)
+
+
+def queue(stack):
+    """Every message in the DLQ as (id, body, attributes), leaving them all visible."""
+    messages = stack.sqs.receive_message(
+        QueueUrl=stack.dlq_url,
+        MaxNumberOfMessages=10,
+        VisibilityTimeout=0,
+        MessageAttributeNames=["All"],
+    ).get("Messages", [])
+    return [
+        (
+            m["MessageId"],
+            json.loads(m["Body"]),
+            {k: v["StringValue"] for k, v in m.get("MessageAttributes", {}).items()},
+        )
+        for m in messages
+    ]
+
+
+def lambda_gave_up_on(stack, event):
+    """What Lambda's DeadLetterConfig sends after the retries: the event, the error alongside."""
+    stack.sqs.send_message(
+        QueueUrl=stack.dlq_url,
+        MessageBody=json.dumps(event),
+        MessageAttributes={
+            "RequestID": {
+                "DataType": "String",
+                "StringValue": "8f5c0e3a-0000-4000-8000-000000000000",
+            },
+            "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+            "ErrorMessage": {"DataType": "String", "StringValue": "TransientError: NoSuchBucket"},
+        },
+    )
+
+
+def run(capsys, *args):
+    code = redrive.main(["--max-messages", "50", *args])
+    return code, capsys.readouterr().out
+
+
+def test_a_function_record_is_replayed_and_deleted(stack, lambda_context, capsys, monkeypatch):
+    # GIVEN a function record left by a function limited to 0.1 MP (since raised back)
+    record = stack.upload("uploads/big.jpg", JPEG)
+    monkeypatch.setattr(
+        app, "SETTINGS", dataclasses.replace(app.SETTINGS, max_input_pixels=100_000)
+    )
+    app.thumbnail_service.cache_clear()
+    app.lambda_handler(event_of(record), lambda_context)
+    [(_, body, attributes)] = queue(stack)
+    assert (body["reason"], attributes["reason"]) == ("too_many_pixels", "too_many_pixels")
+
+    # WHEN the DLQ is replayed with the function's current settings
+    code, out = run(capsys)
+
+    # THEN the object got its thumbnails, and its record is gone
+    assert code == 0
+    assert stack.output_keys() == ["big_128w.webp", "big_512w.webp"]
+    assert queue(stack) == []
+    assert "replayed       s3://uploads-in/uploads/big.jpg  (written)" in out
+    assert "replayed: 1   still failing: 0   skipped: 0" in out
+
+
+def test_an_event_lambda_gave_up_on_is_replayed(stack, capsys):
+    # GIVEN an S3 event that exhausted Lambda's retries while the output bucket was missing
+    lambda_gave_up_on(stack, event_of(stack.upload("uploads/late.jpg", JPEG)))
+
+    # WHEN replayed now that the world is fine
+    code, out = run(capsys)
+
+    # THEN the thumbnails exist and the event is deleted
+    assert code == 0
+    assert stack.output_keys() == ["late_128w.webp", "late_512w.webp"]
+    assert queue(stack) == []
+    assert "replayed: 1   still failing: 0   skipped: 0" in out
+
+
+def test_an_object_still_failing_keeps_exactly_one_updated_record(stack, lambda_context, capsys):
+    # GIVEN the function's record of a corrupt upload
+    app.lambda_handler(event_of(stack.upload("uploads/bad.png", CORRUPT)), lambda_context)
+    [(first_id, first, _)] = queue(stack)
+
+    # WHEN replayed, twice
+    _, out = run(capsys)
+    [(second_id, second, attributes)] = queue(stack)
+    run(capsys)
+    [(third_id, third, _)] = queue(stack)
+
+    # THEN each run leaves one fresh record for it, with the new attempt counted
+    assert "still failing  s3://uploads-in/uploads/bad.png  (corrupt_image: " in out
+    assert "replayed: 0   still failing: 1   skipped: 0" in out
+    assert len({first_id, second_id, third_id}) == 3
+    assert (second["reason"], attributes["reason"], second["replays"]) == (
+        "corrupt_image",
+        "corrupt_image",
+        1,
+    )
+    assert third["replays"] == 2
+    assert {k: third[k] for k in ("bucket", "key", "etag")} == {
+        k: first[k] for k in ("bucket", "key", "etag")
+    }
+    assert stack.output_keys() == []
+
+
+def test_a_failed_event_is_split_into_one_record_per_failing_object(stack, capsys):
+    # GIVEN a failed event naming a good image and a corrupt one
+    event = event_of(
+        stack.upload("uploads/good.jpg", JPEG), stack.upload("uploads/bad.png", CORRUPT)
+    )
+    lambda_gave_up_on(stack, event)
+
+    # WHEN replayed
+    _, out = run(capsys)
+
+    # THEN the good one is done and the bad one is now a function record of its own
+    assert stack.output_keys() == ["good_128w.webp", "good_512w.webp"]
+    [(_, body, _)] = queue(stack)
+    assert body["schema"] == "serverless-image-pipeline/failure/v1"
+    assert (body["key"], body["reason"], body["replays"]) == ("uploads/bad.png", "corrupt_image", 1)
+    assert "replayed: 1   still failing: 1   skipped: 0" in out
+
+
+def test_two_records_of_one_object_leave_one(stack, lambda_context, capsys):
+    # GIVEN the same bad upload reported twice (a duplicate S3 delivery before the fix)
+    record = stack.upload("uploads/twice.png", CORRUPT)
+    app.lambda_handler(event_of(record), lambda_context)
+    app.lambda_handler(event_of(record), lambda_context)
+    assert len(queue(stack)) == 2
+
+    # WHEN replayed
+    _, out = run(capsys)
+
+    # THEN it was tried once, and one record remains
+    assert len(queue(stack)) == 1
+    assert "still failing: 1" in out
+    assert "duplicate messages removed: 1" in out
+
+
+def test_a_transient_failure_is_recorded_with_its_reason(stack, lambda_context, capsys):
+    # GIVEN a failed event, replayed while the output bucket is (still) missing
+    lambda_gave_up_on(stack, event_of(stack.upload("uploads/x.jpg", JPEG)))
+    stack.s3.delete_bucket(Bucket=stack.output_bucket)
+
+    # WHEN replayed
+    _, out = run(capsys)
+
+    # THEN the event became one record saying what failed and that retrying may help
+    [(_, body, _)] = queue(stack)
+    assert (body["key"], body["reason"], body["retryable"]) == (
+        "uploads/x.jpg",
+        "transient_error",
+        True,
+    )
+    assert "NoSuchBucket" in body["message"]
+    assert "still failing: 1" in out
+
+
+def test_a_dry_run_lists_and_changes_nothing(stack, lambda_context, capsys):
+    # GIVEN one message of each kind
+    app.lambda_handler(event_of(stack.upload("uploads/bad.png", CORRUPT)), lambda_context)
+    lambda_gave_up_on(stack, event_of(stack.upload("uploads/ok.jpg", JPEG)))
+    before = sorted(message_id for message_id, _, _ in queue(stack))
+
+    # WHEN dry-run
+    code, out = run(capsys, "--dry-run")
+
+    # THEN both objects are listed, and the queue and the bucket are as they were
+    assert code == 0
+    assert "would replay   s3://uploads-in/uploads/bad.png  (function record: corrupt_image)" in out
+    assert "would replay   s3://uploads-in/uploads/ok.jpg  (failed event: TransientError" in out
+    assert "dry run: 2 object(s) would be replayed, 0 message(s) skipped" in out
+    assert sorted(message_id for message_id, _, _ in queue(stack)) == before
+    assert stack.output_keys() == []
+
+
+def test_a_message_it_does_not_understand_is_left_alone(stack, capsys):
+    # GIVEN a message that is neither kind
+    stack.sqs.send_message(QueueUrl=stack.dlq_url, MessageBody="hello")
+    # WHEN replayed / THEN it is skipped and still there
+    _, out = run(capsys)
+    assert "(the body is not JSON)" in out
+    assert "replayed: 0   still failing: 0   skipped: 1" in out
+    left = stack.sqs.receive_message(QueueUrl=stack.dlq_url, VisibilityTimeout=0)["Messages"]
+    assert [message["Body"] for message in left] == ["hello"]
+
+
+def test_max_messages_bounds_the_run(stack, lambda_context, capsys):
+    # GIVEN three bad uploads reported
+    for name in ("a", "b", "c"):
+        app.lambda_handler(event_of(stack.upload(f"uploads/{name}.png", CORRUPT)), lambda_context)
+    # WHEN replayed with a limit of two messages
+    code = redrive.main(["--max-messages", "2"])
+    out = capsys.readouterr().out
+    # THEN exactly two were handled
+    assert code == 0
+    assert out.count("still failing  ") == 2
+
+
+def test_a_notification_the_ingest_queue_redrove_is_replayed_like_a_failed_event(stack, capsys):
+    # GIVEN IngestMode=queue: the ingest queue moved an upload's S3 notification to the DLQ
+    # after IngestMaxReceiveCount receives, as it was (no error attributes)
+    record = stack.upload("uploads/queued/late.jpg", JPEG)
+    stack.sqs.send_message(QueueUrl=stack.dlq_url, MessageBody=json.dumps(event_of(record)))
+
+    # WHEN the DLQ is replayed
+    code, out = run(capsys)
+
+    # THEN it was read as a failed event, the object got its thumbnails, and the message is gone
+    assert code == 0
+    assert f"replayed       s3://{stack.input_bucket}/uploads/queued/late.jpg  (written)" in out
+    assert stack.output_keys() == ["queued/late_128w.webp", "queued/late_512w.webp"]
+    assert queue(stack) == []
