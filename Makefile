@@ -82,6 +82,13 @@ backfill: $(STAMP) ## make missing or out-of-date thumbnails for the whole prefi
 .PHONY: ops-demo
 ops-demo: $(STAMP) ## redrive, backfill, Batch Operations, deletes, duplicates on the local stand-in
 	$(OPS) scripts.ops_demo
+.PHONY: local-aws
+local-aws: $(STAMP) ## local S3 + SQS for `sam local invoke --env-vars events/env.json`; Ctrl-C stops it
+	$(BIN)/python -m scripts.local_aws $(if $(LOCAL_AWS_HOST),--host $(LOCAL_AWS_HOST))
+
+.PHONY: loadtest
+loadtest: $(STAMP) ## N images (default 1000) through the local pipeline; checks that none is lost
+	$(BIN)/python -m scripts.loadtest $(if $(N),-n $(N)) $(if $(WORKERS),--workers $(WORKERS))
 
 .PHONY: build
 build: $(STAMP) ## sam build (no Docker, no local Python 3.13 needed)

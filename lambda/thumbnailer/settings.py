@@ -18,6 +18,9 @@ ENV_VARS = (
     "INPUT_PREFIX",
     "NOTIFICATION_TOPIC_ARN",
 )
+#: Read by boto3, not here. The template declares it empty (AWS's own endpoints) only so that
+#: `sam local invoke --env-vars events/env.json` can set it: SAM sets declared variables only.
+LOCAL_ENDPOINT_ENV_VAR = "AWS_ENDPOINT_URL"
 
 WEBP_MAX_SIDE = 16383
 DEFAULT_THUMB_SIZES = "128,512"

@@ -56,3 +56,32 @@ def test_a_failing_function_is_retried_then_its_event_goes_to_the_dlq():
         assert "NoSuchBucket" in invocation.error
         [dead] = failing.dead_letters()
         assert dead == invocation.event
+
+
+def test_a_crashing_or_hanging_function_costs_only_its_execution_environment():
+    # GIVEN a function that segfaults, exits or hangs on some keys, and is itself otherwise
+    misbehaving = "tests.integration.misbehaving_function:lambda_handler"
+    with LocalPipeline(workers=3, timeout_seconds=1.5, handler=misbehaving) as pipeline:
+        crashes = {
+            "uploads/crash/segfault.jpg": "Runtime.ExitError: Runtime exited with error: "
+            "signal: SIGSEGV",
+            "uploads/crash/exit.jpg": "Runtime.ExitError: Runtime exited with error: "
+            "exit status 3",
+            "uploads/crash/hang.jpg": "Task timed out after 1.50 seconds",
+        }
+        # WHEN each is uploaded
+        for key in crashes:
+            pipeline.upload(key, encode(photo(64, 64), "JPEG"))
+        done = pipeline.wait_for(crashes, 90)
+
+        # THEN each was tried three times (Lambda's two retries), then dead-lettered as it came
+        assert {key: (inv.attempts, inv.dead_lettered, inv.error) for key, inv in done.items()} == {
+            key: (3, True, error) for key, error in crashes.items()
+        }
+        dead = pipeline.dead_letters()
+        assert sorted(dead, key=str) == sorted((done[key].event for key in crashes), key=str)
+        # AND the stand-in (same server, same data) and the runner carried on as usual
+        pipeline.upload("uploads/crash/fine.jpg", encode(photo(300, 200), "JPEG"))
+        fine = pipeline.wait_for(["uploads/crash/fine.jpg"], 60)["uploads/crash/fine.jpg"]
+        assert fine.response["outcomes"][0]["status"] == "written"
+        assert pipeline.output_keys() == ["crash/fine_128w.webp", "crash/fine_512w.webp"]

@@ -124,14 +124,17 @@ def test_function_gets_exactly_the_environment_the_settings_read(
     template: Template, function: dict[str, Any]
 ) -> None:
     # GIVEN the names the code reads (imported here so that only this test fails if they move)
-    from thumbnailer.settings import ENV_VARS
+    from thumbnailer.settings import ENV_VARS, LOCAL_ENDPOINT_ENV_VAR
 
     # WHEN the function's environment is merged with the Globals one, as SAM does
     global_variables = template["Globals"]["Function"]["Environment"]["Variables"]
     function_variables = function["Environment"]["Variables"]
 
-    # THEN the names are exactly those, plus Powertools' two, which live in Globals
-    assert set(global_variables) | set(function_variables) == set(ENV_VARS) | POWERTOOLS_ENV_VARS
+    # THEN the names are exactly those, plus Powertools' two, which live in Globals, and the
+    # endpoint that only `sam local invoke` sets
+    assert set(global_variables) | set(function_variables) == (
+        set(ENV_VARS) | POWERTOOLS_ENV_VARS | {LOCAL_ENDPOINT_ENV_VAR}
+    )
     assert set(global_variables) == POWERTOOLS_ENV_VARS
     # AND each one is wired to the resource or parameter it is named after
     assert function_variables == {
@@ -143,6 +146,8 @@ def test_function_gets_exactly_the_environment_the_settings_read(
         "NOTIFICATION_TOPIC_ARN": {
             "Fn::If": ["HasNotifications", {"Ref": "NotificationTopic"}, ""]
         },
+        # empty: in AWS, boto3 keeps its own endpoints
+        LOCAL_ENDPOINT_ENV_VAR: "",
     }
 
 

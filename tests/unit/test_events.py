@@ -50,10 +50,11 @@ def test_the_sample_ingest_batch_is_a_batch_of_s3_documents():
     event = load_event("sqs-ingest-batch.json")
     # WHEN it and its bodies are classified
     bodies = [record["body"] for record in event["Records"]]
-    # THEN it is a batch of S3's test event and an upload's notification, bodies intact
+    # THEN it is a batch of S3's test event and two uploads' notifications, bodies intact
     assert event_shape(event) is EventShape.SQS_BATCH
     assert [event_shape(json.loads(body)) for body in bodies] == [
         EventShape.S3_TEST_EVENT,
+        EventShape.S3_NOTIFICATION,
         EventShape.S3_NOTIFICATION,
     ]
     for record in event["Records"]:

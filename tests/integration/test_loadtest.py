@@ -1,0 +1,16 @@
+"""`make loadtest`, small: 50 images through the local twin, and nothing is lost."""
+
+from scripts.loadtest import run
+
+
+def test_fifty_uploads_each_end_with_all_thumbnails_or_one_dlq_record():
+    # GIVEN 50 mixed images, 5 % of them broken, uploaded concurrently to the local pipeline
+    # WHEN several function workers process S3's notifications
+    report = run(50, workers=2, uploaders=4)
+
+    # THEN the stores show every upload in exactly one place, as its content deserves
+    assert report.verdict.holds, report.lines()
+    assert len(report.verdict.completed) == 48
+    assert len(report.verdict.dead_lettered) == 2
+    assert report.misclassified == {}
+    assert len(report.latencies) == 50
