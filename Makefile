@@ -65,7 +65,7 @@ fmt: $(STAMP) ## format the code (ruff --fix, black)
 
 .PHONY: demo
 demo: $(STAMP) ## run the pipeline locally on generated sample images; thumbnails land in ./out
-	$(BIN)/python -m scripts.demo
+	$(BIN)/python -m scripts.demo $(if $(INGEST_MODE),--ingest-mode $(INGEST_MODE))
 
 # Day-2 operations (README: Operations). They read the deployed stack with ARGS="--stack-name
 # NAME", or the function's environment variables set in the shell (how local runs work).
@@ -88,7 +88,8 @@ local-aws: $(STAMP) ## local S3 + SQS for `sam local invoke --env-vars events/en
 
 .PHONY: loadtest
 loadtest: $(STAMP) ## N images (default 1000) through the local pipeline; checks that none is lost
-	$(BIN)/python -m scripts.loadtest $(if $(N),-n $(N)) $(if $(WORKERS),--workers $(WORKERS))
+	$(BIN)/python -m scripts.loadtest $(if $(N),-n $(N)) $(if $(WORKERS),--workers $(WORKERS)) \
+		$(if $(INGEST_MODE),--ingest-mode $(INGEST_MODE))
 
 .PHONY: build
 build: $(STAMP) ## sam build (no Docker, no local Python 3.13 needed)

@@ -456,7 +456,11 @@ class ExecutionEnvironment:
 
 @dataclass
 class Invocation:
-    """One event's fate: its handler response, or its error and whether it went to the DLQ."""
+    """One event's fate: its handler response, or its error and whether it went to the DLQ.
+
+    IngestMode=queue: one settled message's, with its S3 notification as `event`, its receives
+    as `attempts` and its batch's response, error, duration and memory.
+    """
 
     event: dict[str, Any]
     attempts: int
@@ -817,6 +821,27 @@ def dead_letter_keys(body: dict[str, Any]) -> list[str]:
     if "key" in body:
         return [body["key"]]
     return notification_keys(body)
+
+
+#: The template's IngestMode values: S3 invokes the function, or S3 -> ingest queue -> batches.
+INGEST_MODES = ("direct", "queue")
+
+
+def thumbnail_namer(function_env: dict[str, str]) -> Callable[[str], set[str]]:
+    """The thumbnail keys the function must write for an upload, by its own naming code."""
+    if str(LAMBDA_DIR) not in sys.path:
+        sys.path.insert(0, str(LAMBDA_DIR))  # the function's code root, as Lambda sees it
+    from thumbnailer.keys import output_key_for, relative_key
+    from thumbnailer.settings import Settings
+
+    settings = Settings.from_env(function_env)
+
+    def thumbnails(key: str) -> set[str]:
+        relative = relative_key(key, settings.input_prefix)
+        assert relative is not None, f"{key} is outside the input prefix"
+        return {output_key_for(relative, width) for width in settings.thumb_widths}
+
+    return thumbnails
 
 
 class LocalPipeline:
