@@ -88,8 +88,7 @@ local-aws: $(STAMP) ## local S3 + SQS for `sam local invoke --env-vars events/en
 
 .PHONY: loadtest
 loadtest: $(STAMP) ## N images (default 1000) through the local pipeline; checks that none is lost
-	$(BIN)/python -m scripts.loadtest $(if $(N),-n $(N)) $(if $(WORKERS),--workers $(WORKERS)) \
-		$(if $(INGEST_MODE),--ingest-mode $(INGEST_MODE))
+	$(BIN)/python -m scripts.loadtest $(if $(N),-n $(N)) $(if $(WORKERS),--workers $(WORKERS)) $(if $(INGEST_MODE),--ingest-mode $(INGEST_MODE))
 
 .PHONY: build
 build: $(STAMP) ## sam build (no Docker, no local Python 3.13 needed)
