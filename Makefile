@@ -7,6 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # The scanners live apart from .venv: their pins conflict with the dev group's (see pyproject.toml).
+# `make lint` runs them; the tests that scan every deployment shape run checkov from there too.
 SCAN_VENV  := .venv-scan
 SCAN_BIN   := $(SCAN_VENV)/bin
 SCAN_STAMP := $(SCAN_VENV)/.installed
@@ -36,7 +37,7 @@ $(SCAN_STAMP): pyproject.toml
 	@touch $@
 
 .PHONY: test
-test: $(STAMP) ## lint the code, check formatting, run every test
+test: $(STAMP) $(SCAN_STAMP) ## lint the code, check formatting, run every test
 	$(BIN)/ruff check .
 	$(BIN)/black --check --quiet .
 	$(BIN)/pytest
@@ -64,7 +65,7 @@ fmt: $(STAMP) ## format the code (ruff --fix, black)
 
 .PHONY: demo
 demo: $(STAMP) ## run the pipeline locally on generated sample images; thumbnails land in ./out
-	$(BIN)/python -m scripts.demo
+	$(BIN)/python -m scripts.demo $(if $(INGEST_MODE),--ingest-mode $(INGEST_MODE))
 
 # Day-2 operations (README: Operations). They read the deployed stack with ARGS="--stack-name
 # NAME", or the function's environment variables set in the shell (how local runs work).
@@ -87,7 +88,8 @@ local-aws: $(STAMP) ## local S3 + SQS for `sam local invoke --env-vars events/en
 
 .PHONY: loadtest
 loadtest: $(STAMP) ## N images (default 1000) through the local pipeline; checks that none is lost
-	$(BIN)/python -m scripts.loadtest $(if $(N),-n $(N)) $(if $(WORKERS),--workers $(WORKERS))
+	$(BIN)/python -m scripts.loadtest $(if $(N),-n $(N)) $(if $(WORKERS),--workers $(WORKERS)) $(if $(INGEST_MODE),--ingest-mode $(INGEST_MODE))
+
 # The function's runtime packages alone (and the runtime's boto3), for measuring its import.
 FUNCTION_VENV := .venv-function
 $(FUNCTION_VENV)/.installed: lambda/requirements.txt pyproject.toml

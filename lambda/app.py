@@ -1,7 +1,12 @@
-"""Lambda entry point: routes each kind of event to the function that handles it.
+"""Lambda entry point: routes each kind of event to the code that handles it.
 
-S3 event notifications (ObjectCreated, ObjectRemoved)  -> handle_s3_notification
+S3 event notifications (ObjectCreated, ObjectRemoved)  -> process_notification
+    S3 invokes the function directly (IngestMode=direct)
+SQS batches of those notifications                      -> process_queued_message, each
+    Lambda's event source mapping on the ingest queue (IngestMode=queue)
 S3 Batch Operations (LambdaInvoke, schema 1.0 and 2.0)  -> run_batch_tasks
+
+All of them end in the same `ThumbnailService`; `thumbnailer.events` tells them apart.
 """
 
 from __future__ import annotations
@@ -10,44 +15,76 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
 from aws_lambda_powertools.utilities.data_classes import S3BatchOperationEvent, S3Event
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from thumbnailer.batch_operations import run_batch_tasks
 from thumbnailer.errors import TransientError
+from thumbnailer.events import EventShape, event_shape
 from thumbnailer.models import Outcome, SourceObject
 from thumbnailer.observability import logger, metrics, tracer
 from thumbnailer.processing import ThumbnailService
 from thumbnailer.settings import Settings
-from thumbnailer.storage import DeadLetterQueue, ObjectStore
 
 # Read once, at init: a misconfigured function fails before it takes its first event.
 SETTINGS = Settings.from_env()
+QUEUED_BATCH = BatchProcessor(event_type=EventType.SQS)
 
 
 @cache
 def thumbnail_service() -> ThumbnailService:
-    return ThumbnailService(SETTINGS, ObjectStore(), DeadLetterQueue(SETTINGS.dlq_url))
+    return ThumbnailService.from_settings(SETTINGS)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if "invocationSchemaVersion" in event:
+    shape = event_shape(event)
+    if shape is EventShape.BATCH_OPERATIONS:
         return run_batch_tasks(S3BatchOperationEvent(event), thumbnail_service())
-    return handle_s3_notification(event)
-
-
-def handle_s3_notification(event: dict[str, Any]) -> dict[str, Any]:
-    """Each record's object processed; raises at the end if any may succeed on retry."""
-    if event.get("Event") == "s3:TestEvent":
-        # S3 sends this once when a notification is configured; there is nothing to do.
-        metrics.add_metric(name="TestEventsIgnored", unit=MetricUnit.Count, value=1)
+    if shape is EventShape.SQS_BATCH:
+        # Only messages that failed transiently are listed in batchItemFailures and come back;
+        # the rest, bad objects included (already reported to the DLQ), are deleted.
+        return process_partial_response(
+            event=event, record_handler=process_queued_message, processor=QUEUED_BATCH
+        )
+    if shape is EventShape.S3_TEST_EVENT:
+        _ignore_test_event()
         return {"outcomes": []}
-    if "Records" not in event:
-        raise ValueError("not an S3 event notification: the event has no 'Records'")
+    return {"outcomes": [outcome.as_dict() for outcome in process_notification(event)]}
 
+
+def process_queued_message(record: SQSRecord) -> None:
+    """One message of the ingest queue: an S3 notification. Raises if it should be retried."""
+    with logger.append_context_keys(sqs_message_id=record.message_id):
+        try:
+            notification, shape = _s3_document_in(record)
+        except (ValueError, AttributeError):
+            logger.exception("not an S3 notification; the queue will redrive it to the DLQ")
+            raise
+        if shape is EventShape.S3_TEST_EVENT:
+            _ignore_test_event()
+            return
+        process_notification(notification)
+
+
+def _s3_document_in(record: SQSRecord) -> tuple[dict[str, Any], EventShape]:
+    document = record.json_body
+    shape = event_shape(document)
+    if shape not in (EventShape.S3_NOTIFICATION, EventShape.S3_TEST_EVENT):
+        raise ValueError(f"the message holds {shape.value}, not an S3 notification")
+    return document, shape
+
+
+def process_notification(event: dict[str, Any]) -> list[Outcome]:
+    """Every object of an S3 notification; raises `TransientError` after the others are done."""
     records = list(S3Event(event).records)
     metrics.add_metric(name="ObjectsReceived", unit=MetricUnit.Count, value=len(records))
     outcomes: list[Outcome] = []
@@ -58,12 +95,18 @@ def handle_s3_notification(event: dict[str, Any]) -> dict[str, Any]:
             try:
                 outcomes.append(thumbnail_service().process(source))
             except Exception as exc:  # noqa: BLE001 - the rest of the batch goes on; raised below
-                logger.exception("processing failed; Lambda will retry the event")
+                logger.exception("processing failed; it will be retried")
                 failures.append(f"{source.key}: {exc}")
 
     if failures:
-        # Retrying re-processes the whole event; writes are idempotent overwrites.
+        # Retrying re-processes the whole notification; objects already done are skipped by
+        # their thumbnails' provenance (duplicates do no work twice).
         raise TransientError(
             f"{len(failures)} object(s) failed and may succeed on retry: " + "; ".join(failures)
         )
-    return {"outcomes": [outcome.as_dict() for outcome in outcomes]}
+    return outcomes
+
+
+def _ignore_test_event() -> None:
+    # S3 sends this once when a notification is configured; there is nothing to do.
+    metrics.add_metric(name="TestEventsIgnored", unit=MetricUnit.Count, value=1)

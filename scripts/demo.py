@@ -4,7 +4,9 @@ Starts the local twin of the stack (moto over HTTP with real S3 notifications), 
 given images and folders (or generated samples, one of them broken on purpose) under the input
 prefix, waits for the real handler to process S3's events, downloads the thumbnails into the
 output folder next to a summary table (also printed), and shuts everything down, on Ctrl-C too.
-Exits 1 if any given image failed (with the samples: if anything but the broken one failed).
+With `--ingest-mode queue`, S3 notifies the ingest queue and an event source mapping hands the
+handler batches, as the template's IngestMode=queue does. Exits 1 if any given image failed
+(with the samples: if anything but the broken one failed).
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ from pathlib import Path
 
 from PIL import Image
 
-from scripts.local_pipeline import Invocation, LocalPipeline, raise_interrupt_on_sigterm
+from scripts.local_pipeline import (
+    INGEST_MODES,
+    Invocation,
+    LocalPipeline,
+    raise_interrupt_on_sigterm,
+    thumbnail_namer,
+)
 from scripts.sample_images import demo_set
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".heic", ".heif", ".avif", ".tif",
@@ -82,11 +90,26 @@ def describe_source(data: bytes) -> str:
         return "?"
 
 
-def run(inputs: Mapping[str, Source], out_dir: Path, *, workers: int = 2) -> list[Row]:
+def describe_thumbnail(data: bytes) -> str:
+    with Image.open(BytesIO(data)) as image:
+        return f"{image.width}x{image.height} {len(data) / 1024:.1f}KB"
+
+
+def run(
+    inputs: Mapping[str, Source],
+    out_dir: Path,
+    *,
+    workers: int = 2,
+    ingest_mode: str = "direct",
+) -> list[Row]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    with LocalPipeline(workers=workers, log_dir=out_dir / "logs") as pipeline:
+    parameters = {"IngestMode": ingest_mode}
+    with LocalPipeline(
+        workers=workers, log_dir=out_dir / "logs", parameters=parameters
+    ) as pipeline:
         prefix = pipeline.stack.function_env["INPUT_PREFIX"]
-        print(f"local AWS (moto) on {pipeline.aws.endpoint}; uploading {len(inputs)} file(s)")
+        print(f"local AWS (moto) on {pipeline.aws.endpoint}; IngestMode={ingest_mode}; "
+              f"uploading {len(inputs)} file(s)")  # fmt: skip
         uploaded_at: dict[str, float] = {}
         descriptions: dict[str, str] = {}
         for name, source in inputs.items():
@@ -99,14 +122,18 @@ def run(inputs: Mapping[str, Source], out_dir: Path, *, workers: int = 2) -> lis
             [prefix + name for name in inputs], timeout_seconds=max(120.0, 5.0 * len(inputs))
         )
         dead = {record.get("key"): record for record in pipeline.dead_letters()}
-        sizes: dict[str, int] = {}
+        # From the output bucket itself, by the function's naming: in queue mode the handler's
+        # response lists failed messages only.
+        thumbnails_of = thumbnail_namer(pipeline.stack.function_env)
+        made: dict[str, str] = {}
         for key, body in pipeline.thumbnails():
             target = out_dir / key
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(body)
-            sizes[key] = len(body)
+            made[key] = describe_thumbnail(body)
         return [
-            _row(name, prefix + name, descriptions[name], outcomes[prefix + name], dead, sizes,
+            _row(name, prefix + name, descriptions[name], outcomes[prefix + name], dead,
+                 [made[t] for t in sorted(thumbnails_of(prefix + name)) if t in made],
                  uploaded_at[name])
             for name in inputs
         ]  # fmt: skip
@@ -118,19 +145,12 @@ def _row(
     source_size: str,
     invocation: Invocation,
     dead: dict,
-    sizes: dict[str, int],
+    thumbnails: list[str],
     uploaded_at: float,
 ) -> Row:
-    outcome = next(
-        (o for o in (invocation.response or {}).get("outcomes", []) if o["key"] == key), {}
-    )
-    thumbnails = [
-        f"{width}x{height} {sizes.get(thumbnail, 0) / 1024:.1f}KB"
-        for thumbnail, (width, height) in sorted(outcome.get("thumbnails", {}).items())
-    ]
     if key in dead:
         reason = dead[key]["reason"]
-    elif invocation.dead_lettered:
+    elif invocation.dead_lettered:  # the event itself (or its queue message) was dead-lettered
         reason = f"lambda-retries-exhausted: {invocation.error}"
     else:
         reason = ""
@@ -164,6 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("paths", nargs="*", type=Path, help="images or folders (default: samples)")
     parser.add_argument("--out", type=Path, default=Path("out"), help="where thumbnails go")
     parser.add_argument("--workers", type=int, default=2, help="concurrent function instances")
+    parser.add_argument(
+        "--ingest-mode",
+        choices=INGEST_MODES,
+        default="direct",
+        help="the template's IngestMode: S3 invokes the function, or S3 -> SQS -> batches",
+    )
     args = parser.parse_args(argv)
 
     raise_interrupt_on_sigterm()
@@ -171,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     # The samples include broken files on purpose; the given images must all succeed.
     expected_failures = set() if args.paths else {n for n in inputs if n.startswith("broken/")}
     try:
-        rows = run(inputs, args.out, workers=args.workers)
+        rows = run(inputs, args.out, workers=args.workers, ingest_mode=args.ingest_mode)
     except KeyboardInterrupt:
         print("\ninterrupted; the local stand-in has been shut down", file=sys.stderr)
         return 130

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Your own images through the local twin of the stack, as S3 and Lambda would handle them:
 #
-#   scripts/invoke_local.sh PATH... [--out DIR] [--workers N]
+#   scripts/invoke_local.sh PATH... [--out DIR] [--workers N] [--ingest-mode queue]
 #
 # PATHs are image files or folders (searched recursively). Each image is uploaded under
 # uploads/ to a local S3 (moto over HTTP), whose own ObjectCreated notifications drive the real

@@ -15,17 +15,18 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from scripts.local_pipeline import (
-    LAMBDA_DIR,
+    INGEST_MODES,
     LocalPipeline,
     dead_letter_keys,
     peak_rss_kb,
     raise_interrupt_on_sigterm,
+    thumbnail_namer,
 )
 from scripts.sample_images import encode, jpeg_with_exif, photo, png_bomb, transparent_logo
 
@@ -128,23 +129,6 @@ def check_invariant(
     return verdict
 
 
-def thumbnail_namer(function_env: dict[str, str]) -> Callable[[str], set[str]]:
-    """The thumbnail keys the function must write for an upload, by its own naming code."""
-    if str(LAMBDA_DIR) not in sys.path:
-        sys.path.insert(0, str(LAMBDA_DIR))  # the function's code root, as Lambda sees it
-    from thumbnailer.keys import output_key_for, relative_key
-    from thumbnailer.settings import Settings
-
-    settings = Settings.from_env(function_env)
-
-    def thumbnails(key: str) -> set[str]:
-        relative = relative_key(key, settings.input_prefix)
-        assert relative is not None, f"{key} is outside the input prefix"
-        return {output_key_for(relative, width) for width in settings.thumb_widths}
-
-    return thumbnails
-
-
 @dataclass
 class Report:
     count: int
@@ -203,10 +187,12 @@ def run(
     rate: float | None = None,
     log_dir: Path | None = None,
     timeout_seconds: float = 3600,
+    ingest_mode: str = "direct",
 ) -> Report:
     """`rate`: uploads per second; None uploads everything at once (a burst)."""
     uploads = corpus(count)
-    with LocalPipeline(workers=workers, log_dir=log_dir) as pipeline:
+    parameters = {"IngestMode": ingest_mode}
+    with LocalPipeline(workers=workers, log_dir=log_dir, parameters=parameters) as pipeline:
         uploaded_at: dict[str, float] = {}
         started = time.time()
 
@@ -268,13 +254,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--logs", type=Path, default=Path("out/loadtest"), help="where the function logs go"
     )
+    parser.add_argument(
+        "--ingest-mode",
+        choices=INGEST_MODES,
+        default="direct",
+        help="the template's IngestMode: S3 invokes the function, or S3 -> SQS -> batches",
+    )
     args = parser.parse_args(argv)
 
     raise_interrupt_on_sigterm()
     pace = f"{args.rate:g} uploads/s" if args.rate else "all at once (latency includes queueing)"
     print(
-        f"load test: {args.count} images, {args.workers} function workers, {args.uploaders} "
-        f"upload threads, {pace}, {os.cpu_count()} CPU(s)",
+        f"load test: {args.count} images, IngestMode={args.ingest_mode}, {args.workers} function "
+        f"workers, {args.uploaders} upload threads, {pace}, {os.cpu_count()} CPU(s)",
         flush=True,
     )
     try:
@@ -284,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
             uploaders=args.uploaders,
             rate=args.rate,
             log_dir=args.logs,
+            ingest_mode=args.ingest_mode,
         )
     except KeyboardInterrupt:
         print("\ninterrupted; the local stand-in has been shut down", file=sys.stderr)

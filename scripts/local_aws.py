@@ -34,9 +34,9 @@ def event_files(events: Path = EVENTS) -> list[Path]:
 
 
 def objects_named_by(paths: list[Path], input_prefix: str) -> dict[tuple[str, str], bytes]:
-    """(bucket, key) -> bytes for every object the event files name (S3 notification records and
-    Batch Operations tasks): the demo's sample of that name if there is one (the broken one
-    included), else a photo."""
+    """(bucket, key) -> bytes for every object the event files name (S3 notification records,
+    also inside SQS batch bodies, and Batch Operations tasks): the demo's sample of that name if
+    there is one (the broken one included), else a photo."""
     samples = demo_set()
     objects: dict[tuple[str, str], bytes] = {}
     for path in paths:
@@ -54,12 +54,19 @@ def _named_objects(event: dict[str, Any]) -> list[tuple[str, str]]:
     records = [
         (record["s3"]["bucket"]["name"], record["s3"]["object"]["key"])
         for record in event.get("Records", [])
+        if "s3" in record
+    ]
+    queued = [  # IngestMode=queue: each message's body is an S3 notification (or test event)
+        named
+        for record in event.get("Records", [])
+        if record.get("eventSource") == "aws:sqs"
+        for named in _named_objects(json.loads(record["body"]))
     ]
     tasks = [
         (task.get("s3Bucket") or task["s3BucketArn"].split(":::", 1)[1], task["s3Key"])
         for task in event.get("tasks", [])
     ]
-    return records + tasks
+    return records + queued + tasks
 
 
 def create(aws: LocalAws, env: dict[str, str], paths: list[Path]) -> LocalStack:

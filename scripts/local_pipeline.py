@@ -2,14 +2,20 @@
 
     LocalAws       moto's server in its own process, on a free 127.0.0.1 port
     LocalStack     the template's resources created there: input and output buckets, the DLQ,
-                   and the input bucket's ObjectCreated notification (same prefix filter; plus
-                   ObjectRemoved with SyncDeletes), delivered to an SQS queue that stands in
-                   for Lambda's event source
-    LambdaInvoker  Lambda's asynchronous invoke: execution environments (one warm worker process
-                   each) running the real handler; an error, a crash or a timeout is retried
-                   twice, then the event goes to the DLQ, as Lambda does
+                   and the input bucket's notification (ObjectCreated, plus ObjectRemoved with
+                   SyncDeletes; same prefix filter), delivered to an SQS queue that stands in for
+                   Lambda's event source; with IngestMode=queue, to the stack's real ingest queue
+                   (redrive policy included)
+    LambdaInvoker  Lambda's invoke: execution environments (one warm worker process each)
+                   running the real handler; asynchronously, an error, a crash or a timeout is
+                   retried twice, then the event goes to the DLQ, as Lambda does
+    EventSourceMapping  IngestMode=queue: Lambda's SQS poller, batches in the shape Lambda
+                   delivers them, one synchronous invoke each in those execution environments,
+                   partial batch responses honoured, failed messages left to reappear (and to
+                   be redriven to the DLQ by the queue itself)
     LocalPipeline  all of it, plus a dispatcher thread that feeds every notification S3 sent
-                   (s3:TestEvent included) to the invoker, untouched
+                   (s3:TestEvent included) to the invoker, untouched (IngestMode=queue: the
+                   event source mapping's poller instead)
 
 No event is built by hand on this path: the handler sees exactly the JSON moto's S3 produced.
 The handler runs in its own processes, one per execution environment, so a crash there (an
@@ -197,25 +203,54 @@ class LocalStack:
     output_bucket: str = "sip-local-output"
     dlq_name: str = "sip-local-dlq"
     events_queue_name: str = "sip-local-s3-events"
+    ingest_queue_name: str = "sip-local-ingest"
     overrides: dict[str, str] = field(default_factory=dict)
-    sync_deletes: bool = False  # the template's SyncDeletes parameter
+    #: Template parameters other than their defaults, e.g. {"IngestMode": "queue"}.
+    parameters: dict[str, str] = field(default_factory=dict)
     dlq_url: str = ""
     events_queue_url: str = ""
+    ingest_queue_url: str = ""
     function_env: dict[str, str] = field(default_factory=dict)
+    #: Every template parameter, as the stack got it (defaults, then `parameters`).
+    effective_parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def queued(self) -> bool:
+        return self.parameters.get("IngestMode") == "queue"
+
+    @property
+    def sync_deletes(self) -> bool:
+        return self.parameters.get("SyncDeletes") == "true"
 
     def create(self) -> LocalStack:
         defaults = template_defaults()
-        parameters = defaults["parameters"]
+        parameters = {**defaults["parameters"], **self.parameters}
+        self.effective_parameters = parameters
         s3, sqs = self.aws.client("s3"), self.aws.client("sqs")
         s3.create_bucket(Bucket=self.input_bucket)
         s3.create_bucket(Bucket=self.output_bucket)
         self.dlq_url = sqs.create_queue(QueueName=self.dlq_name)["QueueUrl"]
-        self.events_queue_url = sqs.create_queue(
-            QueueName=self.events_queue_name, Attributes={"VisibilityTimeout": "900"}
-        )["QueueUrl"]
-        events_queue_arn = sqs.get_queue_attributes(
-            QueueUrl=self.events_queue_url, AttributeNames=["QueueArn"]
-        )["Attributes"]["QueueArn"]
+        if self.queued:
+            # The template's IngestQueue: S3 notifies it, and SQS itself moves a message that
+            # was received IngestMaxReceiveCount times without being deleted to the DLQ.
+            redrive = {
+                "deadLetterTargetArn": _queue_arn(sqs, self.dlq_url),
+                "maxReceiveCount": str(parameters["IngestMaxReceiveCount"]),
+            }
+            self.ingest_queue_url = sqs.create_queue(
+                QueueName=self.ingest_queue_name,
+                Attributes={
+                    "VisibilityTimeout": str(parameters["IngestVisibilityTimeout"]),
+                    "MessageRetentionPeriod": "1209600",
+                    "RedrivePolicy": json.dumps(redrive),
+                },
+            )["QueueUrl"]
+            events_queue_arn = _queue_arn(sqs, self.ingest_queue_url)
+        else:
+            self.events_queue_url = sqs.create_queue(
+                QueueName=self.events_queue_name, Attributes={"VisibilityTimeout": "900"}
+            )["QueueUrl"]
+            events_queue_arn = _queue_arn(sqs, self.events_queue_url)
         self.function_env = {
             **defaults["globals_env"],
             "OUTPUT_BUCKET": self.output_bucket,
@@ -227,8 +262,9 @@ class LocalStack:
             "MAX_ANIMATION_FRAMES": str(parameters["MaxAnimationFrames"]),
             **self.overrides,
         }
-        # The template's `Events: Type: S3` on the input bucket: ObjectCreated, prefix filter,
-        # and ObjectRemoved when SyncDeletes is on. S3 answers with an s3:TestEvent, as in AWS.
+        # The template's NotificationConfiguration on the input bucket: ObjectCreated, and
+        # ObjectRemoved when SyncDeletes is on, prefix filter, to the same target. S3 answers
+        # this with an s3:TestEvent, as it does in AWS.
         events = ["s3:ObjectCreated:*"] + (["s3:ObjectRemoved:*"] if self.sync_deletes else [])
         s3.put_bucket_notification_configuration(
             Bucket=self.input_bucket,
@@ -250,6 +286,11 @@ class LocalStack:
             },
         )
         return self
+
+
+def _queue_arn(sqs: Any, queue_url: str) -> str:
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    return str(attributes["Attributes"]["QueueArn"])
 
 
 # --- Lambda's asynchronous invoke, in worker processes ----------------------------------------
@@ -417,7 +458,11 @@ class ExecutionEnvironment:
 
 @dataclass
 class Invocation:
-    """One event's fate: its handler response, or its error and whether it went to the DLQ."""
+    """One event's fate: its handler response, or its error and whether it went to the DLQ.
+
+    IngestMode=queue: one settled message's, with its S3 notification as `event`, its receives
+    as `attempts` and its batch's response, error, duration and memory.
+    """
 
     event: dict[str, Any]
     attempts: int
@@ -430,9 +475,16 @@ class Invocation:
 
     @property
     def keys(self) -> list[str]:
-        return [
-            unquote_plus(record["s3"]["object"]["key"]) for record in self.event.get("Records", [])
-        ]
+        return notification_keys(self.event)
+
+
+def notification_keys(notification: dict[str, Any]) -> list[str]:
+    """The object keys an S3 notification names, URL-decoded ([] for s3:TestEvent)."""
+    return [
+        unquote_plus(record["s3"]["object"]["key"])
+        for record in notification.get("Records", [])
+        if "s3" in record
+    ]
 
 
 class LambdaInvoker:
@@ -466,32 +518,38 @@ class LambdaInvoker:
         self._all: set[ExecutionEnvironment] = set()
         self._closed = threading.Event()
 
+    def attempt(self, event_json: str) -> tuple[dict[str, Any] | None, str]:
+        """One synchronous invocation (RequestResponse), no retry: (the handler's result, "")
+        or (None, why it failed); `InvokerClosedError` on shutdown."""
+        with self._slots:
+            environment = self._checkout()
+            try:
+                result = environment.invoke(event_json, self._timeout)
+            except EnvironmentLostError as lost:
+                self._discard(environment)
+                if self._closed.is_set():
+                    raise InvokerClosedError from lost
+                return None, str(lost)
+            self._checkin(environment)
+        if result["error"] is not None:
+            return None, f"{result['error']['errorType']}: {result['error']['errorMessage']}"
+        return result, ""
+
     def invoke(self, event: dict[str, Any]) -> Invocation:
         """Run the event to its end (success or the DLQ); `InvokerClosedError` on shutdown."""
         event_json = json.dumps(event)
         error = ""
         for attempt in range(1, self._max_retries + 2):
-            with self._slots:
-                environment = self._checkout()
-                try:
-                    result = environment.invoke(event_json, self._timeout)
-                except EnvironmentLostError as lost:
-                    self._discard(environment)
-                    if self._closed.is_set():
-                        raise InvokerClosedError from lost
-                    error = str(lost)
-                else:
-                    self._checkin(environment)
-                    if result["error"] is None:
-                        return Invocation(
-                            event,
-                            attempt,
-                            response=result["response"],
-                            duration_ms=result["duration_ms"],
-                            max_rss_kb=result["max_rss_kb"],
-                            finished_at=time.time(),
-                        )
-                    error = f"{result['error']['errorType']}: {result['error']['errorMessage']}"
+            result, error = self.attempt(event_json)
+            if result is not None:
+                return Invocation(
+                    event,
+                    attempt,
+                    response=result["response"],
+                    duration_ms=result["duration_ms"],
+                    max_rss_kb=result["max_rss_kb"],
+                    finished_at=time.time(),
+                )
             if attempt <= self._max_retries and self._closed.wait(self._retry_delay * attempt):
                 raise InvokerClosedError
         self._dead_letter(event_json, error)
@@ -546,6 +604,193 @@ class LambdaInvoker:
             self._discard(environment)
 
 
+# --- Lambda's SQS event source mapping (IngestMode=queue) -------------------------------------
+
+
+def lambda_sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    """A ReceiveMessage message, in the shape Lambda's event source mapping hands it over."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": dict(message.get("Attributes", {})),
+        "messageAttributes": {
+            name: {
+                "stringValue": value.get("StringValue"),
+                "binaryValue": value.get("BinaryValue"),
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": value["DataType"],
+            }
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": queue_arn.split(":")[3],
+    }
+
+
+@dataclass
+class QueuedMessage:
+    """One message of a batch: what it carried and whether the function reported it failed."""
+
+    message_id: str
+    body: dict[str, Any]  # the S3 notification, as S3 sent it ({} if it holds none)
+    receive_count: int
+    failed: bool
+
+    @property
+    def keys(self) -> list[str]:
+        return notification_keys(self.body)
+
+
+@dataclass
+class BatchInvocation:
+    """One synchronous invocation by the event source mapping, and what it came to."""
+
+    event: dict[str, Any]
+    messages: list[QueuedMessage]
+    response: dict[str, Any] | None = None
+    error: str = ""
+    duration_ms: float = 0.0
+    max_rss_kb: int | None = None
+    finished_at: float = 0.0
+
+
+def _notification(body: str) -> dict[str, Any]:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+class EventSourceMapping:
+    """Lambda's SQS poller: batches in, one synchronous invoke each, successes deleted.
+
+    As Lambda does with FunctionResponseTypes: [ReportBatchItemFailures]: the messages named in
+    the response's batchItemFailures (all of them, if the invocation failed) are left alone, so
+    they reappear after the queue's visibility timeout; the queue's redrive policy, not the
+    poller, moves a message received maxReceiveCount times to the dead-letter queue.
+    """
+
+    def __init__(
+        self,
+        sqs: Any,
+        queue_url: str,
+        invoker: LambdaInvoker,
+        *,
+        batch_size: int = 10,
+        batching_window_seconds: float = 0.0,
+        on_batch: Callable[[BatchInvocation], None],
+    ) -> None:
+        self._sqs, self._url, self._invoker = sqs, queue_url, invoker
+        self._batch_size, self._window = batch_size, batching_window_seconds
+        self._on_batch = on_batch
+        self.queue_arn = _queue_arn(sqs, queue_url)
+        self._enabled = threading.Event()
+        self._enabled.set()
+        self._idle = threading.Condition()
+        self._in_flight = 0  # pollers receiving or handling a batch
+
+    def disable(self) -> None:
+        """Like `aws lambda update-event-source-mapping --no-enabled`; returns once idle."""
+        self._enabled.clear()
+        with self._idle:
+            self._idle.wait_for(lambda: self._in_flight == 0)
+
+    def enable(self) -> None:
+        self._enabled.set()
+
+    def run(self, stop: threading.Event) -> None:
+        """One poller: one batch at a time, until `stop`. Several may run at once, as in Lambda."""
+        while not stop.is_set():
+            if not self._enabled.wait(timeout=0.2):
+                continue
+            with self._idle:
+                if not self._enabled.is_set():
+                    continue
+                self._in_flight += 1
+            try:
+                messages = self._receive_batch()
+                if messages:
+                    self._on_batch(self._invoke(messages))
+            except InvokerClosedError:
+                return  # shutting down: the batch reappears after its visibility timeout
+            except Exception:
+                if stop.is_set():
+                    return
+                raise
+            finally:
+                with self._idle:
+                    self._in_flight -= 1
+                    self._idle.notify_all()
+
+    def _receive(self, count: int, wait_seconds: int) -> list[dict[str, Any]]:
+        return list(
+            self._sqs.receive_message(
+                QueueUrl=self._url,
+                MaxNumberOfMessages=min(count, 10),
+                WaitTimeSeconds=wait_seconds,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+        )
+
+    def _receive_batch(self) -> list[dict[str, Any]]:
+        """Up to batch_size messages, waiting at most the batching window to fill the batch."""
+        # By id: a message whose visibility timeout ran out while the batch filled comes back
+        # with a new receipt handle, the only one that can still delete it.
+        batch = {m["MessageId"]: m for m in self._receive(self._batch_size, wait_seconds=1)}
+        deadline = time.monotonic() + self._window
+        while batch and len(batch) < self._batch_size and time.monotonic() < deadline:
+            more = self._receive(self._batch_size - len(batch), wait_seconds=0)
+            batch.update((m["MessageId"], m) for m in more)
+            time.sleep(0.05)
+        return list(batch.values())
+
+    def _invoke(self, messages: list[dict[str, Any]]) -> BatchInvocation:
+        """One synchronous invocation, never retried here: what failed comes back from SQS."""
+        event = {"Records": [lambda_sqs_record(message, self.queue_arn) for message in messages]}
+        result, error = self._invoker.attempt(json.dumps(event))
+        response = result["response"] if result else None
+        if result is None:
+            failed = {message["MessageId"] for message in messages}
+        else:
+            # No response or an empty list means the whole batch succeeded, as in Lambda.
+            reported = (response or {}).get("batchItemFailures") or []
+            failed = {item["itemIdentifier"] for item in reported}
+        for message in messages:
+            if message["MessageId"] not in failed:
+                self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
+        return BatchInvocation(
+            event,
+            [
+                QueuedMessage(
+                    message["MessageId"],
+                    _notification(message["Body"]),
+                    int(message["Attributes"]["ApproximateReceiveCount"]),
+                    message["MessageId"] in failed,
+                )
+                for message in messages
+            ],
+            response=response,
+            error=error,
+            duration_ms=result["duration_ms"] if result else 0.0,
+            max_rss_kb=result["max_rss_kb"] if result else None,
+            finished_at=time.time(),
+        )
+
+    def pending(self) -> int:
+        """Messages in the queue, visible or in flight."""
+        attributes = self._sqs.get_queue_attributes(
+            QueueUrl=self._url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return sum(int(value) for value in attributes.values())
+
+
 # --- the whole local pipeline ------------------------------------------------------------------
 
 
@@ -573,10 +818,32 @@ def raise_interrupt_on_sigterm() -> None:
 
 
 def dead_letter_keys(body: dict[str, Any]) -> list[str]:
-    """The source keys a DLQ message is about: the function's record, or Lambda's failed event."""
+    """The source keys a DLQ message is about: the function's record, or the S3 notification
+    that failed (Lambda's failed event, or the ingest queue's redriven message)."""
     if "key" in body:
         return [body["key"]]
-    return [unquote_plus(record["s3"]["object"]["key"]) for record in body.get("Records", [])]
+    return notification_keys(body)
+
+
+#: The template's IngestMode values: S3 invokes the function, or S3 -> ingest queue -> batches.
+INGEST_MODES = ("direct", "queue")
+
+
+def thumbnail_namer(function_env: dict[str, str]) -> Callable[[str], set[str]]:
+    """The thumbnail keys the function must write for an upload, by its own naming code."""
+    if str(LAMBDA_DIR) not in sys.path:
+        sys.path.insert(0, str(LAMBDA_DIR))  # the function's code root, as Lambda sees it
+    from thumbnailer.keys import output_key_for, relative_key
+    from thumbnailer.settings import Settings
+
+    settings = Settings.from_env(function_env)
+
+    def thumbnails(key: str) -> set[str]:
+        relative = relative_key(key, settings.input_prefix)
+        assert relative is not None, f"{key} is outside the input prefix"
+        return {output_key_for(relative, width) for width in settings.thumb_widths}
+
+    return thumbnails
 
 
 class LocalPipeline:
@@ -589,14 +856,14 @@ class LocalPipeline:
         log_dir: Path | None = None,
         overrides: dict[str, str] | None = None,
         max_retries: int = 2,
-        sync_deletes: bool = False,
+        parameters: dict[str, str] | None = None,
         timeout_seconds: float = 60.0,
         handler: str = DEFAULT_HANDLER,
     ) -> None:
         self._workers = workers
-        self._sync_deletes = sync_deletes
         self._log_dir = log_dir
         self._overrides = overrides or {}
+        self._parameters = parameters or {}  # the template's, e.g. {"IngestMode": "queue"}
         self._invoker_options = {
             "max_retries": max_retries,
             "timeout_seconds": timeout_seconds,
@@ -606,6 +873,7 @@ class LocalPipeline:
         self._done = threading.Condition()
         self._failure: BaseException | None = None
         self.invocations: list[Invocation] = []
+        self.batches: list[BatchInvocation] = []  # IngestMode=queue
         self._dead_letters: dict[str, dict[str, Any]] = {}
         self._exit = ExitStack()
 
@@ -613,16 +881,18 @@ class LocalPipeline:
         try:
             if self._log_dir:
                 self._log_dir.mkdir(parents=True, exist_ok=True)
-            # Stopped in the reverse order: the dispatcher, the function, the deliveries, moto.
+            # Stopped in the reverse order: the dispatcher (or the poller), the function, the
+            # deliveries, moto.
             self.aws = self._exit.enter_context(LocalAws(self._log("moto.log")))
             self.stack = LocalStack(
-                self.aws, overrides=self._overrides, sync_deletes=self._sync_deletes
+                self.aws, overrides=self._overrides, parameters=self._parameters
             ).create()
             self.s3, self.sqs = self.aws.client("s3"), self.aws.client("sqs")
-            self._deliveries = ThreadPoolExecutor(
-                max_workers=2 * self._workers, thread_name_prefix="delivery"
-            )
-            self._exit.callback(self._deliveries.shutdown, wait=True, cancel_futures=True)
+            if not self.stack.queued:
+                self._deliveries = ThreadPoolExecutor(
+                    max_workers=2 * self._workers, thread_name_prefix="delivery"
+                )
+                self._exit.callback(self._deliveries.shutdown, wait=True, cancel_futures=True)
             self.invoker = LambdaInvoker(
                 {
                     **self.stack.function_env,
@@ -636,9 +906,12 @@ class LocalPipeline:
                 **self._invoker_options,
             )
             self._exit.callback(self.invoker.close)
-            self._dispatcher = threading.Thread(target=self._dispatch, daemon=True)
-            self._dispatcher.start()
-            self._exit.callback(self._stop_dispatcher)
+            if self.stack.queued:
+                self._start_event_source_mapping()
+            else:
+                self._dispatcher = threading.Thread(target=self._dispatch, daemon=True)
+                self._dispatcher.start()
+                self._exit.callback(self._stop_dispatcher)
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -699,7 +972,11 @@ class LocalPipeline:
     def wait_for(
         self, keys: Iterable[str], timeout_seconds: float = 120.0
     ) -> dict[str, Invocation]:
-        """Block until every key's event has been handled (or dead-lettered); bounded in time."""
+        """Block until every key's event has been handled (or dead-lettered); bounded in time.
+
+        IngestMode=queue: until each key's message was deleted (processed), or failed on its
+        last receive and has been redriven to the DLQ (`dead_lettered`).
+        """
         wanted = set(keys)
         found: dict[str, Invocation] = {}
         seen = 0
@@ -709,15 +986,15 @@ class LocalPipeline:
                 for invocation in self.invocations[seen:]:
                     found.update((key, invocation) for key in invocation.keys if key in wanted)
                 seen = len(self.invocations)
-                if len(found) == len(wanted):
+                if len(found) == len(wanted) and self._redriven_have_left(found.values()):
                     return found
                 if self._failure is not None:
                     raise RuntimeError("the local runner failed") from self._failure
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    missing = sorted(wanted - set(found))
+                    missing = sorted(wanted - set(found)) or "redriven messages still queued"
                     raise TimeoutError(f"no outcome after {timeout_seconds:.0f}s for: {missing}")
-                self._done.wait(timeout=min(remaining, 1.0))
+                self._done.wait(timeout=min(remaining, 0.5))
 
     def dead_letters(self) -> list[dict[str, Any]]:
         """Every DLQ message so far, parsed (the function's own records and Lambda's failed
@@ -753,3 +1030,75 @@ class LocalPipeline:
         for key in self.output_keys():
             body = self.s3.get_object(Bucket=self.stack.output_bucket, Key=key)["Body"]
             yield key, body.read()
+
+    # --- IngestMode=queue ----------------------------------------------------------------------
+
+    def _start_event_source_mapping(self) -> None:
+        parameters = self.stack.effective_parameters
+        self.ingest = EventSourceMapping(
+            self.aws.client("sqs"),
+            self.stack.ingest_queue_url,
+            self.invoker,
+            batch_size=int(parameters["IngestBatchSize"]),
+            batching_window_seconds=float(parameters["IngestMaximumBatchingWindow"]),
+            on_batch=self._record_batch,
+        )
+        # As many pollers as execution environments, each with one batch at a time.
+        pollers = [
+            threading.Thread(target=self._poll, name=f"poller-{n}", daemon=True)
+            for n in range(self._workers)
+        ]
+        for poller in pollers:
+            poller.start()
+
+        def stop_pollers() -> None:
+            self._stop.set()
+            self.invoker.close()  # a batch in flight ends now; it reappears in the queue
+            for poller in pollers:
+                poller.join(timeout=10)
+
+        self._exit.callback(stop_pollers)
+
+    def _poll(self) -> None:
+        try:
+            self.ingest.run(self._stop)
+        except Exception as exc:  # noqa: BLE001 - reported to wait_for()
+            self._fail(exc)
+
+    def _record_batch(self, batch: BatchInvocation) -> None:
+        """Keep the batch; each message that is settled counts as its notification's outcome:
+        deleted (processed), or failed on its last receive (the queue redrives it to the DLQ).
+        """
+        max_receives = int(self.stack.effective_parameters["IngestMaxReceiveCount"])
+        settled = [
+            Invocation(
+                message.body,
+                message.receive_count,
+                response=batch.response,
+                error=batch.error or ("reported in batchItemFailures" if message.failed else ""),
+                dead_lettered=message.failed,
+                duration_ms=batch.duration_ms,
+                max_rss_kb=batch.max_rss_kb,
+                finished_at=batch.finished_at,
+            )
+            for message in batch.messages
+            if not message.failed or message.receive_count >= max_receives
+        ]
+        with self._done:
+            self.batches.append(batch)
+            self.invocations.extend(settled)
+            self._done.notify_all()
+
+    def pause_ingest(self) -> None:
+        """Disable the event source mapping: uploads wait in the ingest queue."""
+        self.ingest.disable()
+
+    def resume_ingest(self) -> None:
+        self.ingest.enable()
+
+    def _redriven_have_left(self, invocations: Iterable[Invocation]) -> bool:
+        """IngestMode=queue: a message that failed on its last receive is in the DLQ once the
+        queue has moved it there, on a later receive; until then it is still in the queue."""
+        if not self.stack.queued or not any(i.dead_lettered for i in invocations):
+            return True
+        return self.ingest.pending() == 0

@@ -3,7 +3,8 @@
 They process objects with the function's own `ThumbnailService`, configured exactly as the
 deployed function is: from the stack (`--stack-name`: its outputs and the function's own
 environment), or from the function's environment variables set in this shell (OUTPUT_BUCKET,
-DLQ_URL, THUMB_SIZES, WEBP_QUALITY, INPUT_PREFIX), which is how local runs work.
+DLQ_URL, THUMB_SIZES, WEBP_QUALITY, INPUT_PREFIX, NOTIFICATION_TOPIC_ARN), which is how local
+runs work. Like the function, they announce what they make when a notification topic is set.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from scripts.ops_aws import stack_configuration
 from thumbnailer.observability import logger
 from thumbnailer.processing import ThumbnailService
 from thumbnailer.settings import Settings
-from thumbnailer.storage import DeadLetterQueue, ObjectStore
 
 LOG_DIR = Path("out/logs")
 CONFIGURATION_HINT = (
@@ -59,7 +59,7 @@ def resolve_deployment(
 
 
 def make_service(settings: Settings) -> ThumbnailService:
-    return ThumbnailService(settings, ObjectStore(), DeadLetterQueue(settings.dlq_url))
+    return ThumbnailService.from_settings(settings)
 
 
 @contextmanager

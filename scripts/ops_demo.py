@@ -220,7 +220,9 @@ def backfill_after_new_sizes(pipeline: LocalPipeline, cwd: Path) -> None:
 
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
-    with LocalPipeline(workers=2, log_dir=OUT / "logs", sync_deletes=True) as pipeline:
+    with LocalPipeline(
+        workers=2, log_dir=OUT / "logs", parameters={"SyncDeletes": "true"}
+    ) as pipeline:
         print(f"local AWS (moto) on {pipeline.aws.endpoint}; SyncDeletes on")
         replay_the_dead_letter_queue(pipeline, REPO)
         duplicates_and_stale_events(pipeline)

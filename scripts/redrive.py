@@ -1,10 +1,12 @@
 """`make redrive`: replay the dead-letter queue through the function's own code.
 
-The queue holds two kinds of message, and both are understood:
+The queue holds these kinds of message, and all are understood:
 
     function record   the function's own report of a bad object (JSON, "schema": ".../failure/v1")
     failed event      an S3 event Lambda gave up on after its retries (the event as the body;
-                      ErrorCode / ErrorMessage / RequestID as attributes)
+                      ErrorCode / ErrorMessage / RequestID as attributes), or, with
+                      IngestMode=queue, an S3 notification the ingest queue redrove after
+                      IngestMaxReceiveCount receives (the same body, no attributes)
 
 Each object named in a message goes through `ThumbnailService.process`, as an event would:
 same checks, same output, and an object replaced or deleted since then is not made from stale

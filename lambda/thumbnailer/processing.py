@@ -14,10 +14,12 @@ from thumbnailer.errors import (
     ObjectTooLargeError,
     RecursionRiskError,
     SourceChangedError,
+    TransientError,
 )
 from thumbnailer.imaging import make_thumbnails
 from thumbnailer.keys import output_key_for, relative_key
 from thumbnailer.models import Outcome, SourceObject, Status
+from thumbnailer.notifications import notification_for
 from thumbnailer.observability import logger, metrics, tracer
 from thumbnailer.provenance import (
     Provenance,
@@ -28,7 +30,7 @@ from thumbnailer.provenance import (
     settings_signature,
 )
 from thumbnailer.settings import Settings
-from thumbnailer.storage import DeadLetterQueue, ObjectStore
+from thumbnailer.storage import DeadLetterQueue, NotificationTopic, ObjectStore
 
 CONTENT_TYPE = "image/webp"
 # A thumbnail's key changes only with its source's key, so browsers and CDNs may keep it a year.
@@ -39,18 +41,36 @@ FAILURE_RECORD_SCHEMA = "serverless-image-pipeline/failure/v1"
 class ThumbnailService:
     """Processes source objects: writes (or deletes) their thumbnails, or reports them to the DLQ.
 
-    Every way in (S3 events, S3 Batch Operations, the backfill and the replay scripts) goes
-    through `process`, so they all share the same checks, outputs and failure semantics.
+    Every way in (S3 events, the ingest queue, S3 Batch Operations, the backfill and the replay
+    scripts) goes through `process`, so they all share the same checks, outputs and failure
+    semantics. With a `notifier`, each object whose thumbnails were written or deleted, and each
+    bad object reported to the DLQ, is also announced on the topic.
     """
 
     def __init__(
-        self, settings: Settings, store: ObjectStore, dead_letters: DeadLetterQueue
+        self,
+        settings: Settings,
+        store: ObjectStore,
+        dead_letters: DeadLetterQueue,
+        notifier: NotificationTopic | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
         self._dead_letters = dead_letters
+        self._notifier = notifier
         self._signature = settings_signature(settings.thumb_widths, settings.webp_quality)
         self._settings_hash = settings_hash(self._signature)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ThumbnailService:
+        """Wired as the deployed function is: its buckets, its DLQ, and its topic if it has one."""
+        topic_arn = settings.notification_topic_arn
+        return cls(
+            settings,
+            ObjectStore(),
+            DeadLetterQueue(settings.dlq_url),
+            NotificationTopic(topic_arn) if topic_arn else None,
+        )
 
     @tracer.capture_method
     def process(self, source: SourceObject, *, report_bad_objects: bool = True) -> Outcome:
@@ -76,13 +96,43 @@ class ThumbnailService:
             )
             return Outcome(source, Status.SKIPPED, reason="outside_input_prefix")
         if removed:
-            return self._delete_thumbnails(source, relative)
+            outcome = self._delete_thumbnails(source, relative)
+            self._announce(outcome)
+            return outcome
         try:
-            return self._make_thumbnails(source, relative)
+            outcome = self._make_thumbnails(source, relative)
         except BadObjectError as exc:
+            outcome = Outcome(source, Status.REJECTED, reason=exc.reason, message=str(exc))
             if report_bad_objects:
+                # Announced before the DLQ record: if publishing fails, the retry still reports
+                # the object to the DLQ exactly once (a bad object leaves no provenance to skip).
+                self._notify(outcome)
                 self._report(source, exc)
-            return Outcome(source, Status.REJECTED, reason=exc.reason, message=str(exc))
+            return outcome
+        self._announce(outcome)
+        return outcome
+
+    def _notify(self, outcome: Outcome) -> None:
+        """Publish the outcome's notification, if there is a topic and the outcome says anything."""
+        if self._notifier is None:
+            return
+        notification = notification_for(outcome, self._settings.output_bucket)
+        if notification is not None:
+            self._notifier.publish(
+                notification.message, outcome=notification.outcome, subject=notification.subject
+            )
+
+    def _announce(self, outcome: Outcome) -> None:
+        """`_notify` for work that is done (written, deleted): a failed publish is only counted.
+
+        Raising would not bring the message back: the retry finds the thumbnails up to date (or
+        already gone) and, duplicates doing no work twice, has nothing left to announce.
+        """
+        try:
+            self._notify(outcome)
+        except TransientError:
+            logger.exception("the notification could not be published; the work itself is done")
+            metrics.add_metric(name="NotificationsFailed", unit=MetricUnit.Count, value=1)
 
     def _make_thumbnails(self, source: SourceObject, relative: str) -> Outcome:
         settings = self._settings

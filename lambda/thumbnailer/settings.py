@@ -20,6 +20,7 @@ ENV_VARS = (
     "INPUT_PREFIX",
     "MAX_INPUT_PIXELS",
     "MAX_ANIMATION_FRAMES",
+    "NOTIFICATION_TOPIC_ARN",
 )
 #: Read by boto3, not here. The template declares it empty (AWS's own endpoints) only so that
 #: `sam local invoke --env-vars events/env.json` can set it: SAM sets declared variables only.
@@ -43,6 +44,8 @@ class Settings:
     thumb_widths: tuple[int, ...] = (128, 512)
     webp_quality: int = 85
     input_prefix: str = DEFAULT_INPUT_PREFIX
+    # Empty: notifications are off.
+    notification_topic_arn: str = ""
     # What one upload may cost in decoded pixels, after shrink-on-load (see budget.py).
     max_input_pixels: int = pixel_budget(DEFAULT_MEMORY_MB)
     # Frames kept of an animated GIF or WebP; the rest are dropped (see animation.py).
@@ -87,6 +90,9 @@ class Settings:
             problems,
             minimum=1,
         )
+        topic_arn = env.get("NOTIFICATION_TOPIC_ARN", "").strip()
+        if topic_arn and not (topic_arn.startswith("arn:") and ":sns:" in topic_arn):
+            problems.append(f"NOTIFICATION_TOPIC_ARN must be an SNS topic ARN, got {topic_arn!r}")
 
         if problems:
             raise SettingsError("invalid configuration: " + "; ".join(problems))
@@ -98,6 +104,7 @@ class Settings:
             input_prefix=input_prefix,
             max_input_pixels=max_pixels or pixel_budget(memory_mb),
             max_animation_frames=max_frames,
+            notification_topic_arn=topic_arn,
         )
 
 

@@ -1,4 +1,4 @@
-"""The only module that talks to AWS: the object store and the dead-letter queue.
+"""The only module that talks to AWS: the object store, the dead-letter queue, the topic.
 
 botocore errors never leave this module raw: a missing object is `None`, an object that is
 too big is a `BadObjectError`, an object replaced since it was named is `SourceChangedError`,
@@ -21,6 +21,7 @@ from thumbnailer.errors import ObjectTooLargeError, SourceChangedError, Transien
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
 _MISSING_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "NotFound", "404"})
@@ -163,3 +164,22 @@ class DeadLetterQueue:
         except (ClientError, BotoCoreError) as exc:
             raise TransientError(f"SQS SendMessage to the dead-letter queue failed: {exc}") from exc
         return str(response["MessageId"])
+
+
+class NotificationTopic:
+    """Publishes the pipeline's notifications to SNS, with `outcome` as a message attribute."""
+
+    def __init__(self, topic_arn: str, sns_client: SNSClient | None = None) -> None:
+        self._arn = topic_arn
+        self._sns = sns_client or aws_client("sns")
+
+    def publish(self, message: Mapping[str, Any], *, outcome: str, subject: str) -> None:
+        try:
+            self._sns.publish(
+                TopicArn=self._arn,
+                Subject=subject,
+                Message=json.dumps(message, ensure_ascii=False),
+                MessageAttributes={"outcome": {"DataType": "String", "StringValue": outcome}},
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise TransientError(f"SNS Publish to the notification topic failed: {exc}") from exc

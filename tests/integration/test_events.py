@@ -45,6 +45,29 @@ EXPECTED = {
     # S3 Batch Operations: (task id, result code, result string prefix)
     "batch-operations-1.0.json": [("dGFza2lkZ29lc2hlcmUK", "Succeeded", "written")],
     "batch-operations-2.0.json": [("dGFza2lkZ29lc2hlcmUK", "Succeeded", "written")],
+    # IngestMode=queue: (what each message carries, whether the batch response lets the event
+    # source mapping delete it, ""). The broken image is a bad object, not a failed message: it
+    # gets its DLQ record from the function and is not retried.
+    "sqs-ingest-batch.json": [
+        ("s3:TestEvent", "deleted", ""),
+        ("uploads/My Photos/été 2024+fun (1).jpg", "deleted", ""),
+        ("uploads/broken/not-really-a.jpg", "deleted", ""),
+    ],
+}
+#: What the files whose responses list no objects' outcomes leave: (thumbnails, DLQ records).
+STORES = {
+    "batch-operations-1.0.json": (
+        {"holiday/beach day_128w.webp", "holiday/beach day_512w.webp"},
+        [],
+    ),
+    "batch-operations-2.0.json": (
+        {"holiday/beach day_128w.webp", "holiday/beach day_512w.webp"},
+        [],
+    ),
+    "sqs-ingest-batch.json": (
+        {"My Photos/été 2024+fun (1)_128w.webp", "My Photos/été 2024+fun (1)_512w.webp"},
+        ["uploads/broken/not-really-a.jpg"],
+    ),
 }
 # Over HTTP the files share one local AWS: notifications first, so the Batch Operations tasks
 # then find their thumbnails made (and succeed without work, as a re-run job would).
@@ -65,13 +88,31 @@ THUMBNAILS = {
 }
 
 
-def _outcomes(response: dict[str, Any]) -> list[tuple[str, str, str]]:
+def _outcomes(response: dict[str, Any], event: dict[str, Any]) -> list[tuple[str, str, str]]:
     if "results" in response:  # S3 Batch Operations
         return [
             (r["taskId"], r["resultCode"], r["resultString"].split(":")[0])
             for r in response["results"]
         ]
+    if "batchItemFailures" in response:  # an SQS batch (IngestMode=queue)
+        failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+        return [
+            (
+                _carried(json.loads(record["body"])),
+                "kept" if record["messageId"] in failed else "deleted",
+                "",
+            )
+            for record in event["Records"]
+        ]
     return [(o["key"], o["status"], o["reason"]) for o in response["outcomes"]]
+
+
+def _carried(notification: dict[str, Any]) -> str:
+    """What an ingest message carries: its object's key, or S3's test event."""
+    if notification.get("Event") == "s3:TestEvent":
+        return "s3:TestEvent"
+    [record] = notification["Records"]
+    return unquote_plus(record["s3"]["object"]["key"])
 
 
 def _output_keys(s3: Any, bucket: str) -> set[str]:
@@ -100,8 +141,10 @@ def test_env_json_sets_the_function_contract_and_only_what_sam_can_set():
     # THEN it sets the function's whole contract, plus the endpoint, all declared
     assert set(env) == set(ENV_VARS) | {LOCAL_ENDPOINT_ENV_VAR}
     assert set(env) <= declared
-    # AND the values are valid, the template's defaults, and all on the same local endpoint
-    Settings.from_env(env)
+    # AND the values are valid, the template's defaults (notifications off, as by default),
+    # and all on the same local endpoint
+    assert Settings.from_env(env).notification_topic_arn == ""
+    assert parameters["EnableNotifications"]["Default"] == "false"
     assert (env["THUMB_SIZES"], env["WEBP_QUALITY"], env["INPUT_PREFIX"]) == (
         parameters["ThumbnailSizes"]["Default"],
         str(parameters["WebPQuality"]["Default"]),
@@ -134,17 +177,19 @@ def local_resources(monkeypatch):
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_each_event_file_drives_the_handler_in_process(local_resources, lambda_context, name):
     # GIVEN the objects the event names exist / WHEN the event file reaches the handler
-    response = app.lambda_handler(load_event(name), lambda_context)
+    event = load_event(name)
+    response = app.lambda_handler(event, lambda_context)
 
     # THEN each object has the expected outcome, with its thumbnails or its one DLQ record
-    assert _outcomes(response) == EXPECTED[name]
+    assert _outcomes(response, event) == EXPECTED[name]
     s3, sqs = boto3.client("s3"), boto3.client("sqs")
-    reported = {thumbnail for o in response.get("outcomes", []) for thumbnail in o["thumbnails"]}
-    if name.startswith("batch-"):
-        reported = {"holiday/beach day_128w.webp", "holiday/beach day_512w.webp"}
+    if name in STORES:
+        reported, rejected = STORES[name]
+    else:
+        reported = {thumbnail for o in response["outcomes"] for thumbnail in o["thumbnails"]}
+        rejected = sorted(key for key, status, _ in EXPECTED[name] if status == "rejected")
     assert _output_keys(s3, local_resources.output_bucket) == reported
     assert reported <= THUMBNAILS
-    rejected = sorted(key for key, status, _ in EXPECTED[name] if status == "rejected")
     assert _dead_letter_keys(sqs, local_resources.dlq_url) == rejected
 
 
@@ -198,10 +243,13 @@ def test_make_local_aws_serves_every_event_file_over_http(tmp_path):
 
         # THEN every file was accepted, with the outcomes expected, in the local AWS
         assert {
-            name: _outcomes(inv.response or {"outcomes": []}) for name, inv in responses.items()
+            name: _outcomes(inv.response or {"outcomes": []}, inv.event)
+            for name, inv in responses.items()
         } == HTTP_EXPECTED
         assert _output_keys(s3, "sip-local-output") == THUMBNAILS
-        assert _dead_letter_keys(sqs, dlq_url) == ["uploads/broken/not-really-a.jpg"]
+        # AND one DLQ record for the broken image per event that named it (s3-put-multi.json,
+        # then the SQS batch): a bad object is reported once per notification
+        assert _dead_letter_keys(sqs, dlq_url) == ["uploads/broken/not-really-a.jpg"] * 2
     finally:
         # AND Ctrl-C stops the server cleanly
         server.send_signal(signal.SIGINT)
@@ -213,12 +261,22 @@ def test_make_local_aws_serves_every_event_file_over_http(tmp_path):
 def test_event_etags_and_sizes_are_those_of_the_objects_make_local_aws_creates():
     # GIVEN the objects `make local-aws` creates for the event files
     objects = objects_named_by(event_files(), function_env()["INPUT_PREFIX"])
-    # WHEN each notification record is compared with its object
+    # WHEN each notification record (also those in SQS batch bodies) is compared with its object
     for path in event_files():
-        for record in json.loads(path.read_text()).get("Records", []):
+        for record in _notification_records(json.loads(path.read_text())):
             s3 = record["s3"]
             data = objects[(s3["bucket"]["name"], unquote_plus(s3["object"]["key"]))]
             # THEN the event names exactly that content: the function reads the source with
             # If-Match on the event's ETag, and skips an event whose object has changed since
             assert s3["object"]["eTag"] == hashlib.md5(data).hexdigest(), path.name
             assert s3["object"]["size"] == len(data), path.name
+
+
+def _notification_records(event: dict[str, Any]) -> list[dict[str, Any]]:
+    records = []
+    for record in event.get("Records", []):
+        if record.get("eventSource") == "aws:sqs":
+            records += _notification_records(json.loads(record["body"]))
+        else:
+            records.append(record)
+    return records

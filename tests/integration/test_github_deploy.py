@@ -45,6 +45,11 @@ def _allowed_subject(role_template: Template, repository: str, environment: str)
     return re.sub(r"\$\{(\w+)\}", lambda match: values[match[1]], pattern["Fn::Sub"])
 
 
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return action if isinstance(action, list) else [action]
+
+
 def _workflow(name: str) -> dict[str, Any]:
     # PyYAML reads the key `on` as True (YAML 1.1); the tests use the key as it is read.
     return yaml.safe_load((WORKFLOWS / name).read_text(encoding="utf-8"))
@@ -126,13 +131,15 @@ def test_role_policies_name_every_resource_and_every_action(role_template: Templ
         for statement in policy["PolicyDocument"]["Statement"]
     ]
 
-    # WHEN their actions and resources are read
+    # WHEN their actions and resources are read, apart from the event source mapping's (its
+    # id is generated, and creating one names no resource: only the function can scope it)
     actions = [
         a
         for s in statements
         for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
     ]
-    resources = [json.dumps(s["Resource"]) for s in statements]
+    by_function = [s for s in statements if "lambda:FunctionArn" in json.dumps(s)]
+    resources = [json.dumps(s["Resource"]) for s in statements if s not in by_function]
 
     # THEN no action is a wildcard and no resource is "*"; wildcards only end a named prefix
     assert set(roles) == {"DeployRole", "CloudFormationExecutionRole"}
@@ -141,7 +148,16 @@ def test_role_policies_name_every_resource_and_every_action(role_template: Templ
     assert '"*"' not in resources
     for resource in resources:
         for arn in re.findall(r"arn:[^\"]*", resource):
-            assert not arn.endswith(":*"), arn
+            assert not arn.endswith(":*") or ":event-source-mapping:" in arn, arn
+    # AND the event source mapping statements are limited to the pipeline's function
+    assert {a for s in by_function for a in _actions(s)} == {
+        "lambda:CreateEventSourceMapping",
+        "lambda:UpdateEventSourceMapping",
+        "lambda:DeleteEventSourceMapping",
+    }
+    for statement in by_function:
+        function_arn = statement["Condition"]["ArnLike"]["lambda:FunctionArn"]["Fn::Sub"]
+        assert function_arn.endswith(":function:${StackNamePrefix}*")
     # AND the deploy role cannot touch the pipeline's resources itself: it drives CloudFormation
     deploy_actions = {
         action.split(":")[0]

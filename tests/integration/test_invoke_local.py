@@ -51,3 +51,26 @@ def test_any_failed_image_makes_it_fail_and_says_why(tmp_path):
     assert "1 of 2 image(s) failed: scan.ico" in result.stderr
     assert [line for line in result.stdout.splitlines() if "unsupported_format" in line]
     assert (tmp_path / "thumbs" / "ok_512w.webp").is_file()
+
+
+def test_queue_mode_goes_through_the_ingest_queue_to_the_same_table(tmp_path):
+    # GIVEN a good image and one of a format the function refuses
+    (tmp_path / "ok.jpg").write_bytes(encode(photo(900, 600), "JPEG"))
+    (tmp_path / "scan.ico").write_bytes(encode(photo(64, 64), "ICO"))
+
+    # WHEN the script runs on both with IngestMode=queue
+    result = _invoke(tmp_path, "--ingest-mode", "queue", "ok.jpg", "scan.ico", "--out", "thumbs")
+
+    # THEN the function got them in SQS batches from the ingest queue
+    assert result.returncode == 1
+    assert "IngestMode=queue" in result.stdout.splitlines()[0]
+    log = (tmp_path / "thumbs" / "logs" / "function.jsonl").read_text()
+    assert '"sqs_message_id"' in log
+    # AND the table is the same as in direct mode: thumbnails, or the DLQ reason
+    lines = (tmp_path / "thumbs" / "summary.txt").read_text().splitlines()
+    [ok] = [line for line in lines if line.startswith("uploads/ok.jpg")]
+    assert "128x85" in ok
+    assert "512x341" in ok
+    [scan] = [line for line in lines if line.startswith("uploads/scan.ico")]
+    assert scan.endswith("unsupported_format")
+    assert "1 processed, 1 sent to the dead-letter queue" in result.stdout

@@ -15,7 +15,7 @@ from scripts.ops_demo import (
 
 @pytest.fixture(scope="module")
 def pipeline():
-    with LocalPipeline(workers=2, sync_deletes=True) as running:
+    with LocalPipeline(workers=2, parameters={"SyncDeletes": "true"}) as running:
         yield running
 
 

@@ -216,3 +216,19 @@ def test_max_messages_bounds_the_run(stack, lambda_context, capsys):
     # THEN exactly two were handled
     assert code == 0
     assert out.count("still failing  ") == 2
+
+
+def test_a_notification_the_ingest_queue_redrove_is_replayed_like_a_failed_event(stack, capsys):
+    # GIVEN IngestMode=queue: the ingest queue moved an upload's S3 notification to the DLQ
+    # after IngestMaxReceiveCount receives, as it was (no error attributes)
+    record = stack.upload("uploads/queued/late.jpg", JPEG)
+    stack.sqs.send_message(QueueUrl=stack.dlq_url, MessageBody=json.dumps(event_of(record)))
+
+    # WHEN the DLQ is replayed
+    code, out = run(capsys)
+
+    # THEN it was read as a failed event, the object got its thumbnails, and the message is gone
+    assert code == 0
+    assert f"replayed       s3://{stack.input_bucket}/uploads/queued/late.jpg  (written)" in out
+    assert stack.output_keys() == ["queued/late_128w.webp", "queued/late_512w.webp"]
+    assert queue(stack) == []

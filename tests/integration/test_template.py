@@ -14,24 +14,26 @@ from typing import Any
 
 import pytest
 from cfnlint.api import ManualArgs, lint
-from cfnlint.decode import cfn_yaml
+
+from tests.integration.template_variants import (
+    FUNCTION,
+    TEMPLATE_PATH,
+    Template,
+    dependency_graph,
+    references,
+    resolve,
+)
+from tests.integration.template_variants import load as load_template
+from tests.integration.templates import sam_transform
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE_PATH = REPO_ROOT / "iac" / "template.yaml"
 LAMBDA_MAKEFILE = REPO_ROOT / "lambda" / "Makefile"
-FUNCTION = "ThumbnailFunction"
 POWERTOOLS_ENV_VARS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
-# ${Name} or ${Name.Attribute} inside Fn::Sub; ${!Literal} is an escape, not a reference.
-SUB_REFERENCE = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
-
-Template = dict[str, Any]
 
 
 @pytest.fixture(scope="module")
 def template() -> Template:
-    loaded = cfn_yaml.load(str(TEMPLATE_PATH))
-    # Plain dicts and strs: the decoder's node types carry line marks that get in the way of ==.
-    return json.loads(json.dumps(loaded))
+    return load_template()
 
 
 @pytest.fixture(scope="module")
@@ -50,69 +52,18 @@ def _unconditional(statement: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def policy_statements(function: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    # A statement only some deployment shapes need is wrapped in Fn::If [condition, it, NoValue].
     return {
-        _unconditional(statement)["Sid"]: _unconditional(statement)
+        statement["Sid"]: statement
         for document in function["Policies"]
-        for statement in map(_if_true, document["Statement"])
+        for statement in map(_unconditional, document["Statement"])
     }
-
-
-def _if_true(node: Any) -> Any:
-    """The value of a conditional (Fn::If) when its condition holds; anything else unchanged."""
-    if isinstance(node, dict) and list(node) == ["Fn::If"]:
-        return node["Fn::If"][1]
-    return node
 
 
 @pytest.fixture(scope="module")
 def transformed(template: Template) -> Template:
     """The template as CloudFormation sees it after the SAM transform (no AWS account needed)."""
-    from samtranslator.translator.transform import transform
-
-    sam_template = json.loads(json.dumps(template))
-    # The transform wants the code in S3; sam build and sam deploy do that for real.
-    sam_template["Resources"][FUNCTION]["Properties"]["CodeUri"] = "s3://artifacts/function.zip"
-    return transform(sam_template, {}, _NoManagedPolicies())
-
-
-class _NoManagedPolicies:
-    """Managed-policy lookups would call IAM; the template only names managed policies by ARN."""
-
-    @staticmethod
-    def load() -> dict[str, str]:
-        return {}
-
-
-def _references(node: Any, names: set[str]) -> set[str]:
-    """The names among `names` that `node` refers to through Ref, Fn::GetAtt or Fn::Sub."""
-    found: set[str] = set()
-    if isinstance(node, list):
-        for item in node:
-            found |= _references(item, names)
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            if key == "Ref" and isinstance(value, str):
-                found |= {value} & names
-            elif key == "Fn::GetAtt":
-                target = value[0] if isinstance(value, list) else value.split(".")[0]
-                found |= {target} & names
-            elif key == "Fn::Sub":
-                text, variables = (value, {}) if isinstance(value, str) else value
-                found |= (set(SUB_REFERENCE.findall(text)) - set(variables)) & names
-                found |= _references(variables, names)
-            else:
-                found |= _references(value, names)
-    return found
-
-
-def _dependency_graph(resources: dict[str, Any]) -> dict[str, set[str]]:
-    names = set(resources)
-    graph = {}
-    for name, resource in resources.items():
-        depends_on = resource.get("DependsOn", [])
-        depends_on = [depends_on] if isinstance(depends_on, str) else depends_on
-        graph[name] = set(depends_on) | _references(resource.get("Properties", {}), names)
-    return graph
+    return sam_transform(template)
 
 
 def _sam_executable() -> str:
@@ -192,6 +143,9 @@ def test_function_gets_exactly_the_environment_the_settings_read(
         "WEBP_QUALITY": {"Ref": "WebPQuality"},
         "DLQ_URL": {"Ref": "DeadLetterQueue"},
         "INPUT_PREFIX": {"Ref": "InputPrefix"},
+        "NOTIFICATION_TOPIC_ARN": {
+            "Fn::If": ["HasNotifications", {"Ref": "NotificationTopic"}, ""]
+        },
         # empty: in AWS, boto3 keeps its own endpoints
         LOCAL_ENDPOINT_ENV_VAR: "",
         "MAX_INPUT_PIXELS": {"Ref": "MaxInputPixels"},
@@ -300,7 +254,7 @@ def test_iam_statements_are_least_privilege(
     assert "Condition" not in listing
     # AND both use the bucket's own name expression, never a reference to the bucket resource
     assert read_variables == list_variables == {"BucketName": input_bucket_name}
-    assert _references(statements, {"InputBucket"}) == set()
+    assert references(statements, {"InputBucket"}) == set()
     # AND writes go to the output bucket's objects only; messages to the DLQ only
     assert policy_statements["WriteThumbnails"]["Action"] == "s3:PutObject"
     assert policy_statements["WriteThumbnails"]["Resource"] == {"Fn::Sub": "${OutputBucket.Arn}/*"}
@@ -351,22 +305,36 @@ def test_dead_letter_queue_is_encrypted_and_wired_to_the_function(
     }
 
 
-def test_uploads_under_the_prefix_invoke_the_function(function: dict[str, Any]) -> None:
-    # GIVEN the function's event sources
-    events = function["Events"]
+def test_uploads_under_the_prefix_invoke_the_function(
+    template: Template, function: dict[str, Any]
+) -> None:
+    # GIVEN the stack with its default parameters (IngestMode=direct)
+    resources = resolve(template, {})["Resources"]
 
-    # WHEN the upload event is read
-    upload = events["Upload"]
+    # WHEN the input bucket's notification is read (written on the bucket, not as a SAM event,
+    # so that IngestMode can choose its target)
+    notification = resources["InputBucket"]["Properties"]["NotificationConfiguration"]
 
-    # THEN object creation under the prefix in the input bucket is the only trigger
-    assert list(events) == ["Upload"]
-    assert upload == {
-        "Type": "S3",
-        "Properties": {
-            "Bucket": {"Ref": "InputBucket"},
-            "Events": "s3:ObjectCreated:*",
-            "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": {"Ref": "InputPrefix"}}]}},
-        },
+    # THEN object creation under the prefix invokes the function's live alias, and only that
+    assert "Events" not in function
+    assert notification == {
+        "LambdaConfigurations": [
+            {
+                "Event": "s3:ObjectCreated:*",
+                "Function": {
+                    "Fn::Select": [
+                        0,
+                        [
+                            {"Ref": f"{FUNCTION}.Alias"},
+                            {"Ref": f"{FUNCTION}UploadPermission"},
+                        ],
+                    ]
+                },
+                "Filter": {
+                    "S3Key": {"Rules": [{"Name": "prefix", "Value": {"Ref": "InputPrefix"}}]}
+                },
+            }
+        ]
     }
 
 
@@ -377,11 +345,12 @@ def test_sync_deletes_is_off_by_default_and_adds_nothing_unless_enabled(
     parameter = template["Parameters"]["SyncDeletes"]
     condition = template["Conditions"]["SyncDeletesEnabled"]
 
-    # WHEN the statement that deletes and the input bucket's own notifications are read
-    statements = [s for document in function["Policies"] for s in document["Statement"]]
-    delete_statement = next(s for s in statements if "Fn::If" in s)
-    notifications = template["Resources"]["InputBucket"]["Properties"]["NotificationConfiguration"][
-        "LambdaConfigurations"
+    # WHEN the statement that deletes is read
+    [delete_statement] = [
+        s
+        for document in function["Policies"]
+        for s in document["Statement"]
+        if "Fn::If" in s and s["Fn::If"][0] == "SyncDeletesEnabled"
     ]
 
     # THEN it is off by default, and only "true" enables it
@@ -391,33 +360,57 @@ def test_sync_deletes_is_off_by_default_and_adds_nothing_unless_enabled(
     )
     assert condition == {"Fn::Equals": [{"Ref": "SyncDeletes"}, "true"]}
     # AND s3:DeleteObject is granted only under that condition
-    assert delete_statement["Fn::If"][0] == "SyncDeletesEnabled"
     assert delete_statement["Fn::If"][1]["Action"] == "s3:DeleteObject"
-    # AND so is the ObjectRemoved subscription, to the same alias and prefix as uploads
-    [removed] = notifications
-    name, subscription, otherwise = removed["Fn::If"]
-    assert (name, otherwise) == ("SyncDeletesEnabled", {"Ref": "AWS::NoValue"})
-    assert subscription == {
-        "Event": "s3:ObjectRemoved:*",
-        "Function": {"Ref": "ThumbnailFunction.Alias"},
-        "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": {"Ref": "InputPrefix"}}]}},
+    assert delete_statement["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+    # AND by default the input bucket notifies of uploads only
+    default = resolve(template, {})["Resources"]["InputBucket"]["Properties"]
+    [created] = default["NotificationConfiguration"]["LambdaConfigurations"]
+    assert created["Event"] == "s3:ObjectCreated:*"
+
+
+@pytest.mark.parametrize(
+    ("ingest_mode", "kind"), [("direct", "LambdaConfigurations"), ("queue", "QueueConfigurations")]
+)
+def test_sync_deletes_sends_deletes_where_uploads_go(
+    template: Template, ingest_mode: str, kind: str
+) -> None:
+    # GIVEN the stack with SyncDeletes on, in each ingest mode
+    parameters = {"SyncDeletes": "true", "IngestMode": ingest_mode}
+    bucket = resolve(template, parameters)["Resources"]["InputBucket"]["Properties"]
+
+    # WHEN the input bucket's notification targets are read
+    configurations = bucket["NotificationConfiguration"]
+    [created, removed] = configurations[kind]
+
+    # THEN uploads and deletes under the prefix go to the same target (the live alias, through
+    # its invoke permission; or the ingest queue, through its policy), and to nothing else
+    assert list(configurations) == [kind]
+    assert (created["Event"], removed["Event"]) == ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
+    assert {key: value for key, value in removed.items() if key != "Event"} == {
+        key: value for key, value in created.items() if key != "Event"
+    }
+    assert removed["Filter"] == {
+        "S3Key": {"Rules": [{"Name": "prefix", "Value": {"Ref": "InputPrefix"}}]}
     }
 
 
-def test_the_transform_keeps_both_subscriptions_on_the_input_bucket(
-    transformed: Template,
-) -> None:
-    # GIVEN the input bucket after the SAM transform appended the function's Upload event
-    bucket = transformed["Resources"]["InputBucket"]
+def test_the_transform_points_both_subscriptions_at_the_live_alias(template: Template) -> None:
+    # GIVEN the direct-mode stack with SyncDeletes on, after the SAM transform
+    resources = sam_transform(resolve(template, {"SyncDeletes": "true"}))["Resources"]
 
-    # WHEN its notification targets are read
-    configurations = bucket["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]
-    created = [c for c in configurations if c.get("Event") == "s3:ObjectCreated:*"]
-    removed = [c["Fn::If"][1] for c in configurations if "Fn::If" in c]
+    # WHEN the input bucket's notification targets are read
+    configurations = resources["InputBucket"]["Properties"]["NotificationConfiguration"][
+        "LambdaConfigurations"
+    ]
+    targets = [c["Function"]["Fn::Select"][1] for c in configurations]
 
-    # THEN uploads always, and deletes when enabled, invoke the live alias
-    assert [c["Function"] for c in created + removed] == [{"Ref": f"{FUNCTION}Aliaslive"}] * 2
-    assert removed[0]["Event"] == "s3:ObjectRemoved:*"
+    # THEN uploads and deletes invoke the live alias, once S3 may invoke it
+    assert [c["Event"] for c in configurations] == ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
+    assert (
+        targets == [[{"Ref": f"{FUNCTION}Aliaslive"}, {"Ref": f"{FUNCTION}UploadPermission"}]] * 2
+    )
+    permission = resources[f"{FUNCTION}UploadPermission"]["Properties"]
+    assert permission["FunctionName"] == {"Ref": f"{FUNCTION}Aliaslive"}
 
 
 def test_logs_go_to_a_log_group_with_retention(
@@ -463,7 +456,7 @@ def test_transformed_template_has_no_circular_dependency(transformed: Template) 
     resources = transformed["Resources"]
 
     # WHEN their dependencies (DependsOn, Ref, Fn::GetAtt, Fn::Sub) are ordered
-    graph = _dependency_graph(resources)
+    graph = dependency_graph(resources)
     try:
         order = list(graphlib.TopologicalSorter(graph).static_order())
     except graphlib.CycleError as error:

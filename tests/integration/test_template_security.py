@@ -79,9 +79,11 @@ def test_every_bucket_policy_denies_requests_without_tls_1_2(cfn: Template, buck
     # GIVEN the bucket policies of the stack
     policies = resources_of_type(cfn, "AWS::S3::BucketPolicy").values()
 
-    # WHEN the one attached to this bucket is found
+    # WHEN the one attached to this bucket is found (S3 allows one), without and with the CDN
     (policy,) = [p for p in policies if p["Properties"]["Bucket"] == {"Ref": bucket}]
-    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    written = policy["Properties"]["PolicyDocument"]["Statement"]
+    statements = with_conditions(written, {"HasCdn": False})
+    with_cdn = with_conditions(written, {"HasCdn": True})
 
     # THEN it denies everyone everything on the bucket and its objects without TLS, or below 1.2
     whole_bucket = [{"Fn::GetAtt": [bucket, "Arn"]}, {"Fn::Sub": f"${{{bucket}.Arn}}/*"}]
@@ -94,8 +96,17 @@ def test_every_bucket_policy_denies_requests_without_tls_1_2(cfn: Template, buck
         conditions.append(statement["Condition"])
     assert {"Bool": {"aws:SecureTransport": False}} in conditions
     assert {"NumericLessThan": {"s3:TlsVersion": 1.2}} in conditions
-    # AND it allows nothing: access is granted by IAM only
+    # AND it allows nothing: access is granted by IAM only, but for EnableCdn, which adds the
+    # CloudFront distribution's read of the thumbnails (test_template_modes.py checks it) and
+    # keeps every deny
     assert all(statement["Effect"] != "Allow" for statement in statements)
+    added = [statement for statement in with_cdn if statement not in statements]
+    assert [s for s in with_cdn if s["Effect"] == "Deny"] == statements
+    assert [(s["Principal"], s["Action"]) for s in added] == (
+        [({"Service": "cloudfront.amazonaws.com"}, "s3:GetObject")]
+        if bucket == "OutputBucket"
+        else []
+    )
 
 
 @pytest.mark.parametrize("bucket", BUCKETS)
@@ -153,10 +164,16 @@ def test_server_access_logging_is_optional(cfn: Template, bucket: str) -> None:
 
 
 def test_function_role_is_least_privilege(cfn: Template) -> None:
-    # GIVEN the function's execution role as SAM generates it, with the KMS key given and
-    # delete sync on (every optional statement present)
+    # GIVEN the function's execution role as SAM generates it, with the KMS key given, delete
+    # sync, queued ingestion and notifications on (every optional statement present)
     generated = cfn["Resources"]["ThumbnailFunctionRole"]["Properties"]
-    role = with_conditions(generated, {**WITH_KMS, "SyncDeletesEnabled": True})
+    every_option = {
+        **WITH_KMS,
+        "SyncDeletesEnabled": True,
+        "IsQueueIngest": True,
+        "HasNotifications": True,
+    }
+    role = with_conditions(generated, every_option)
 
     # WHEN its statements are collected
     statements = [
@@ -174,13 +191,24 @@ def test_function_role_is_least_privilege(cfn: Template) -> None:
         assert all("*" not in action for action in actions), statement
         resource = json.dumps(statement["Resource"])
         assert "*" not in re.sub(r"}/(\$\{InputPrefix\})?\*", "}/", resource), statement
-    # AND the key may only be used for decrypting and generating data keys, through S3 and SQS
+    # AND the key may only be used for decrypting and generating data keys, through S3, SQS and
+    # (with notifications on) SNS
     (kms,) = [s for s in statements if any(a.startswith("kms:") for a in s["Action"])]
     assert sorted(kms["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert kms["Resource"] == {"Ref": "KmsKeyArn"}
     assert set(kms["Condition"]["StringEquals"]) == {"kms:ViaService"}
+    services = kms["Condition"]["StringEquals"]["kms:ViaService"]
+    assert [service["Fn::Sub"].split(".")[0] for service in services] == ["s3", "sqs", "sns"]
     # AND without a key there is no KMS permission at all
-    without_kms = with_conditions(generated, {**WITHOUT_KMS, "SyncDeletesEnabled": False})
+    without_kms = with_conditions(
+        generated,
+        {
+            **WITHOUT_KMS,
+            "SyncDeletesEnabled": False,
+            "IsQueueIngest": False,
+            "HasNotifications": False,
+        },
+    )
     assert "kms:" not in json.dumps(without_kms)
     # AND thumbnails may be deleted only with delete sync on
     assert "s3:DeleteObject" in json.dumps(statements)
@@ -277,11 +305,13 @@ def test_alarms_watch_the_dlq_errors_throttles_and_duration_and_notify_the_topic
 
 
 def test_alarm_email_is_an_optional_subscription(cfn: Template) -> None:
-    # GIVEN the topic's subscriptions
+    # GIVEN the alarm topic's subscriptions (the notification topic has its own)
     subscriptions = resources_of_type(cfn, "AWS::SNS::Subscription")
 
     # WHEN the e-mail one is read
-    (subscription,) = subscriptions.values()
+    (subscription,) = [
+        s for s in subscriptions.values() if s["Properties"]["TopicArn"] == {"Ref": "AlarmTopic"}
+    ]
 
     # THEN it exists only when AlarmEmail is set, and subscribes that address to the topic
     assert subscription["Condition"] == "HasAlarmEmail"

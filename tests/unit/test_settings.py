@@ -11,6 +11,7 @@ from thumbnailer.settings import ENV_VARS, RUNTIME_ENV_VARS, Settings
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = {"OUTPUT_BUCKET": "out", "DLQ_URL": "https://sqs.us-east-1.amazonaws.com/1/dlq"}
+TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:thumbs"
 
 
 def test_defaults_fill_everything_but_the_bucket_and_queue():
@@ -57,6 +58,7 @@ def test_env_vars_list_is_what_from_env_reads():
     # GIVEN an environment holding only the contract's variables, each valid
     env = dict.fromkeys(ENV_VARS, "x") | BASE | {"THUMB_SIZES": "300", "WEBP_QUALITY": "70"}
     env |= {"INPUT_PREFIX": "in/", "MAX_INPUT_PIXELS": "1234567", "MAX_ANIMATION_FRAMES": "9"}
+    env["NOTIFICATION_TOPIC_ARN"] = TOPIC_ARN
 
     class Recording(dict):
         read: set
@@ -78,6 +80,7 @@ def test_env_vars_list_is_what_from_env_reads():
         "in/",
     )
     assert (settings.max_input_pixels, settings.max_animation_frames) == (1234567, 9)
+    assert settings.notification_topic_arn == TOPIC_ARN
 
 
 def test_a_misconfigured_function_fails_at_start_up():
@@ -124,3 +127,25 @@ def test_the_pixel_budget_follows_the_functions_memory_unless_set(memory, expect
 def test_bad_limits_name_the_variable(name, raw):
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({**BASE, name: raw})
+
+
+@pytest.mark.parametrize(
+    "env", [{}, {"NOTIFICATION_TOPIC_ARN": ""}, {"NOTIFICATION_TOPIC_ARN": " "}]
+)
+def test_an_absent_or_empty_topic_turns_notifications_off(env):
+    # GIVEN no topic / WHEN parsed / THEN there is none to publish to
+    assert Settings.from_env({**BASE, **env}).notification_topic_arn == ""
+
+
+def test_a_topic_arn_turns_notifications_on():
+    settings = Settings.from_env({**BASE, "NOTIFICATION_TOPIC_ARN": TOPIC_ARN})
+    assert settings.notification_topic_arn == TOPIC_ARN
+
+
+@pytest.mark.parametrize("raw", ["thumbs", "arn:aws:sqs:us-east-1:123456789012:thumbs"])
+def test_a_topic_that_is_not_an_sns_arn_names_the_variable(raw):
+    # GIVEN a topic name instead of an ARN, or another service's ARN
+    # WHEN parsed / THEN start-up fails, naming the variable and the value
+    with pytest.raises(SettingsError, match="NOTIFICATION_TOPIC_ARN") as caught:
+        Settings.from_env({**BASE, "NOTIFICATION_TOPIC_ARN": raw})
+    assert repr(raw) in str(caught.value)
