@@ -22,9 +22,9 @@ from pathlib import Path
 from PIL import Image
 
 from scripts.local_pipeline import (
-    INGEST_MODES,
     Invocation,
     LocalPipeline,
+    add_ingest_mode_option,
     raise_interrupt_on_sigterm,
     thumbnail_namer,
 )
@@ -184,12 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("paths", nargs="*", type=Path, help="images or folders (default: samples)")
     parser.add_argument("--out", type=Path, default=Path("out"), help="where thumbnails go")
     parser.add_argument("--workers", type=int, default=2, help="concurrent function instances")
-    parser.add_argument(
-        "--ingest-mode",
-        choices=INGEST_MODES,
-        default="direct",
-        help="the template's IngestMode: S3 invokes the function, or S3 -> SQS -> batches",
-    )
+    add_ingest_mode_option(parser)
     args = parser.parse_args(argv)
 
     raise_interrupt_on_sigterm()

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scripts.local_pipeline import (
-    INGEST_MODES,
     LocalPipeline,
+    add_ingest_mode_option,
     dead_letter_keys,
     peak_rss_kb,
     raise_interrupt_on_sigterm,
@@ -254,12 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--logs", type=Path, default=Path("out/loadtest"), help="where the function logs go"
     )
-    parser.add_argument(
-        "--ingest-mode",
-        choices=INGEST_MODES,
-        default="direct",
-        help="the template's IngestMode: S3 invokes the function, or S3 -> SQS -> batches",
-    )
+    add_ingest_mode_option(parser)
     args = parser.parse_args(argv)
 
     raise_interrupt_on_sigterm()

@@ -26,6 +26,7 @@ themselves if the runner is killed outright.
 
 from __future__ import annotations
 
+import argparse
 import faulthandler
 import importlib
 import json
@@ -827,6 +828,16 @@ def dead_letter_keys(body: dict[str, Any]) -> list[str]:
 
 #: The template's IngestMode values: S3 invokes the function, or S3 -> ingest queue -> batches.
 INGEST_MODES = ("direct", "queue")
+
+
+def add_ingest_mode_option(parser: argparse.ArgumentParser) -> None:
+    """The template's IngestMode, for the scripts that run the local pipeline."""
+    parser.add_argument(
+        "--ingest-mode",
+        choices=INGEST_MODES,
+        default="direct",
+        help="the template's IngestMode: S3 invokes the function, or S3 -> SQS -> batches",
+    )
 
 
 def thumbnail_namer(function_env: dict[str, str]) -> Callable[[str], set[str]]:

@@ -61,3 +61,14 @@ def resources_of_type(template: Template, resource_type: str) -> dict[str, Any]:
         for name, resource in template["Resources"].items()
         if resource["Type"] == resource_type
     }
+
+
+def cfn_lint_findings(text: str) -> list[str]:
+    """cfn-lint's findings on a template, as `make lint` runs it: every rule level,
+    informational ones included, and the serverless rules (cfn-lint-serverless)."""
+    from cfnlint.api import ManualArgs, lint
+
+    config = ManualArgs(
+        regions=["us-east-1"], include_checks=["I"], append_rules=["cfn_lint_serverless.rules"]
+    )
+    return [str(match) for match in lint(text, config=config)]

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.api import ManualArgs, lint
 
 from tests.integration.template_variants import (
     FUNCTION,
@@ -26,7 +25,7 @@ from tests.integration.template_variants import (
     resolve,
     with_parameters,
 )
-from tests.integration.templates import sam_transform
+from tests.integration.templates import cfn_lint_findings, sam_transform
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODE_RESOURCES = {
@@ -413,16 +412,9 @@ def test_cfn_lint_reports_nothing_on_each_shape(variants: dict[str, Template], m
     text = json.dumps(variants[mode])
     # WHEN cfn-lint checks them with every rule level, informational ones included, and the
     # serverless rules, as `make lint` does
-    matches = lint(
-        text,
-        config=ManualArgs(
-            regions=["us-east-1"],
-            include_checks=["I"],
-            append_rules=["cfn_lint_serverless.rules"],
-        ),
-    )
+    findings = cfn_lint_findings(text)
     # THEN there is not a single finding
-    assert [str(match) for match in matches] == []
+    assert findings == []
 
 
 @pytest.mark.slow
