@@ -82,6 +82,7 @@ backfill: $(STAMP) ## make missing or out-of-date thumbnails for the whole prefi
 .PHONY: ops-demo
 ops-demo: $(STAMP) ## redrive, backfill, Batch Operations, deletes, duplicates on the local stand-in
 	$(OPS) scripts.ops_demo
+
 .PHONY: local-aws
 local-aws: $(STAMP) ## local S3 + SQS for `sam local invoke --env-vars events/env.json`; Ctrl-C stops it
 	$(BIN)/python -m scripts.local_aws $(if $(LOCAL_AWS_HOST),--host $(LOCAL_AWS_HOST))
