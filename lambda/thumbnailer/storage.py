@@ -8,7 +8,8 @@ everything else is a `TransientError` (retrying may help).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,22 @@ def _error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
+@contextmanager
+def _transient(action: str) -> Iterator[None]:
+    """Any botocore error inside becomes a `TransientError` naming `action` and S3's/SQS's code.
+
+    Errors a caller can interpret (a missing object, a replaced one) are caught before this.
+    """
+    try:
+        yield
+    except ClientError as exc:
+        message = exc.response.get("Error", {}).get("Message", "")
+        detail = f"{_error_code(exc)} ({message})" if message else _error_code(exc)
+        raise TransientError(f"{action} failed: {detail}") from exc
+    except BotoCoreError as exc:
+        raise TransientError(f"{action} failed: {exc}") from exc
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     """What HeadObject says about an object. `etag` is unquoted."""
@@ -62,16 +79,13 @@ class ObjectStore:
 
     def head(self, bucket: str, key: str) -> ObjectInfo | None:
         """The current object's ETag, size, version and user metadata; None if there is none."""
-        try:
-            response = self._s3.head_object(Bucket=bucket, Key=key)
-        except ClientError as exc:
-            if _error_code(exc) in _MISSING_CODES:
-                return None
-            raise TransientError(
-                f"S3 HeadObject s3://{bucket}/{key} failed: {_error_code(exc)}"
-            ) from exc
-        except BotoCoreError as exc:
-            raise TransientError(f"S3 HeadObject s3://{bucket}/{key} failed: {exc}") from exc
+        with _transient(f"S3 HeadObject s3://{bucket}/{key}"):
+            try:
+                response = self._s3.head_object(Bucket=bucket, Key=key)
+            except ClientError as exc:
+                if _error_code(exc) in _MISSING_CODES:
+                    return None
+                raise
         return ObjectInfo(
             etag=response["ETag"].strip('"'),
             size=response["ContentLength"],
@@ -90,27 +104,24 @@ class ObjectStore:
         request: dict[str, str] = {"Bucket": bucket, "Key": key}
         if if_match:
             request["IfMatch"] = f'"{if_match}"'
-        try:
-            response = self._s3.get_object(**request)
-            length = response["ContentLength"]
-            if length > max_bytes:
-                response["Body"].close()
-                raise ObjectTooLargeError(
-                    f"the object has {length} bytes; the limit is {max_bytes} bytes"
-                )
-            return response["Body"].read()
-        except ClientError as exc:
-            if _error_code(exc) in _MISSING_CODES:
-                return None
-            if _error_code(exc) in _CHANGED_CODES:
-                raise SourceChangedError(
-                    f"s3://{bucket}/{key} no longer has ETag {if_match}: it was replaced"
-                ) from exc
-            raise TransientError(
-                f"S3 GetObject s3://{bucket}/{key} failed: {_error_code(exc)}"
-            ) from exc
-        except BotoCoreError as exc:
-            raise TransientError(f"S3 GetObject s3://{bucket}/{key} failed: {exc}") from exc
+        with _transient(f"S3 GetObject s3://{bucket}/{key}"):
+            try:
+                response = self._s3.get_object(**request)
+                length = response["ContentLength"]
+                if length > max_bytes:
+                    response["Body"].close()
+                    raise ObjectTooLargeError(
+                        f"the object has {length} bytes; the limit is {max_bytes} bytes"
+                    )
+                return response["Body"].read()
+            except ClientError as exc:
+                if _error_code(exc) in _MISSING_CODES:
+                    return None
+                if _error_code(exc) in _CHANGED_CODES:
+                    raise SourceChangedError(
+                        f"s3://{bucket}/{key} no longer has ETag {if_match}: it was replaced"
+                    ) from exc
+                raise
 
     def write(
         self,
@@ -122,7 +133,7 @@ class ObjectStore:
         cache_control: str,
         metadata: Mapping[str, str],
     ) -> None:
-        try:
+        with _transient(f"S3 PutObject s3://{bucket}/{key}"):
             self._s3.put_object(
                 Bucket=bucket,
                 Key=key,
@@ -131,16 +142,10 @@ class ObjectStore:
                 CacheControl=cache_control,
                 Metadata=dict(metadata),
             )
-        except (ClientError, BotoCoreError) as exc:
-            code = _error_code(exc) if isinstance(exc, ClientError) else str(exc)
-            raise TransientError(f"S3 PutObject s3://{bucket}/{key} failed: {code}") from exc
 
     def delete(self, bucket: str, key: str) -> None:
-        try:
+        with _transient(f"S3 DeleteObject s3://{bucket}/{key}"):
             self._s3.delete_object(Bucket=bucket, Key=key)
-        except (ClientError, BotoCoreError) as exc:
-            code = _error_code(exc) if isinstance(exc, ClientError) else str(exc)
-            raise TransientError(f"S3 DeleteObject s3://{bucket}/{key} failed: {code}") from exc
 
 
 class DeadLetterQueue:
@@ -152,7 +157,7 @@ class DeadLetterQueue:
 
     def send(self, record: Mapping[str, Any], *, delay_seconds: int = 0) -> str:
         """Send one failure record; return its message id."""
-        try:
+        with _transient("SQS SendMessage to the dead-letter queue"):
             response = self._sqs.send_message(
                 QueueUrl=self._url,
                 MessageBody=json.dumps(record, ensure_ascii=False),
@@ -161,8 +166,6 @@ class DeadLetterQueue:
                 },
                 DelaySeconds=delay_seconds,
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise TransientError(f"SQS SendMessage to the dead-letter queue failed: {exc}") from exc
         return str(response["MessageId"])
 
 
@@ -174,12 +177,10 @@ class NotificationTopic:
         self._sns = sns_client or aws_client("sns")
 
     def publish(self, message: Mapping[str, Any], *, outcome: str, subject: str) -> None:
-        try:
+        with _transient("SNS Publish to the notification topic"):
             self._sns.publish(
                 TopicArn=self._arn,
                 Subject=subject,
                 Message=json.dumps(message, ensure_ascii=False),
                 MessageAttributes={"outcome": {"DataType": "String", "StringValue": outcome}},
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise TransientError(f"SNS Publish to the notification topic failed: {exc}") from exc
