@@ -97,3 +97,19 @@ def captured_output(capsys):
 
     yield read
     handler.stream = previous
+
+
+@pytest.fixture
+def reads(monkeypatch) -> list[str]:
+    """Every GetObject of a source the function makes, by key, in order."""
+    from thumbnailer.storage import ObjectStore
+
+    made: list[str] = []
+    real_read = ObjectStore.read
+
+    def counting_read(self, bucket, key, **kwargs):
+        made.append(key)
+        return real_read(self, bucket, key, **kwargs)
+
+    monkeypatch.setattr(ObjectStore, "read", counting_read)
+    return made

@@ -21,19 +21,6 @@ def _in_tmp(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # ./out/logs and the default checkpoint land here
 
 
-@pytest.fixture
-def reads(monkeypatch):
-    made: list[str] = []
-    real_read = ObjectStore.read
-
-    def counting_read(self, bucket, key, **kwargs):
-        made.append(key)
-        return real_read(self, bucket, key, **kwargs)
-
-    monkeypatch.setattr(ObjectStore, "read", counting_read)
-    return made
-
-
 def seed(stack, keys=KEYS):
     """Objects uploaded before the stack existed: no event ever came for them."""
     for key in keys:

@@ -3,7 +3,6 @@
 import copy
 from io import BytesIO
 
-import pytest
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from PIL import Image
 
@@ -20,20 +19,6 @@ LANDSCAPE = encode(photo(1200, 600, seed=1), "JPEG")  # 2:1 -> 512x256
 PORTRAIT = encode(photo(600, 1200, seed=2), "JPEG")  # 1:2 -> 512x1024
 KEY = "uploads/album/photo.jpg"
 THUMBS = ["album/photo_128w.webp", "album/photo_512w.webp"]
-
-
-@pytest.fixture
-def reads(monkeypatch):
-    """Every GetObject of a source the function makes, by key."""
-    made: list[str] = []
-    real_read = ObjectStore.read
-
-    def counting_read(self, bucket, key, **kwargs):
-        made.append(key)
-        return real_read(self, bucket, key, **kwargs)
-
-    monkeypatch.setattr(ObjectStore, "read", counting_read)
-    return made
 
 
 def with_sequencer(record, sequencer):
