@@ -33,8 +33,6 @@ from thumbnailer.settings import Settings
 from thumbnailer.storage import DeadLetterQueue, NotificationTopic, ObjectStore
 
 CONTENT_TYPE = "image/webp"
-# A thumbnail's key changes only with its source's key, so browsers and CDNs may keep it a year.
-CACHE_CONTROL = "public, max-age=31536000"
 FAILURE_RECORD_SCHEMA = "serverless-image-pipeline/failure/v1"
 
 
@@ -197,7 +195,7 @@ class ThumbnailService:
                 keys[thumbnail.width],
                 thumbnail.data,
                 content_type=CONTENT_TYPE,
-                cache_control=CACHE_CONTROL,
+                cache_control=settings.cache_control,
                 metadata=metadata,
             )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ ENV_VARS = (
     "MAX_INPUT_PIXELS",
     "MAX_ANIMATION_FRAMES",
     "NOTIFICATION_TOPIC_ARN",
+    "CACHE_CONTROL",
 )
 #: Read by boto3, not here. The template declares it empty (AWS's own endpoints) only so that
 #: `sam local invoke --env-vars events/env.json` can set it: SAM sets declared variables only.
@@ -33,6 +35,16 @@ WEBP_MAX_SIDE = 16383
 DEFAULT_THUMB_SIZES = "128,512"
 DEFAULT_WEBP_QUALITY = "85"
 DEFAULT_INPUT_PREFIX = "uploads/"
+#: Browsers and the CDN may reuse a thumbnail for an hour, then show it once more while they
+#: fetch it again: a replaced image shows everywhere within a day (keys do not change with it).
+DEFAULT_CACHE_CONTROL = "public, max-age=3600, stale-while-revalidate=82800"
+# The template's AllowedPattern for InputPrefix, so both refuse the same prefixes: one or more
+# folders of S3's safe characters, each ending in "/".
+INPUT_PREFIX_PATTERN = re.compile(r"([A-Za-z0-9!_.'()-]+/)+")
+# A whole number in ASCII digits without leading zeros ("²" and "０" are digits to str.isdigit).
+_WHOLE_NUMBER = re.compile(r"0|[1-9][0-9]*")
+# An HTTP header value S3 stores as given: visible ASCII and spaces, no control characters.
+_HEADER_VALUE = re.compile(r"[ -~]+")
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,8 @@ class Settings:
     thumb_widths: tuple[int, ...] = (128, 512)
     webp_quality: int = 85
     input_prefix: str = DEFAULT_INPUT_PREFIX
+    # The thumbnails' Cache-Control header.
+    cache_control: str = DEFAULT_CACHE_CONTROL
     # Empty: notifications are off.
     notification_topic_arn: str = ""
     # What one upload may cost in decoded pixels, after shrink-on-load (see budget.py).
@@ -72,8 +86,17 @@ class Settings:
         widths = _parse_widths(env.get("THUMB_SIZES", DEFAULT_THUMB_SIZES), problems)
         quality = _parse_quality(env.get("WEBP_QUALITY", DEFAULT_WEBP_QUALITY), problems)
         input_prefix = env.get("INPUT_PREFIX", DEFAULT_INPUT_PREFIX)
-        if input_prefix.startswith("/"):
-            problems.append(f"INPUT_PREFIX must not start with '/', got {input_prefix!r}")
+        if not INPUT_PREFIX_PATTERN.fullmatch(input_prefix):
+            problems.append(
+                f"INPUT_PREFIX must be one or more folders, each of letters, digits and "
+                f"!_.'()- ending in '/', got {input_prefix!r}"
+            )
+        cache_control = env.get("CACHE_CONTROL", DEFAULT_CACHE_CONTROL)
+        if not _HEADER_VALUE.fullmatch(cache_control):
+            problems.append(
+                f"CACHE_CONTROL must be a non-empty header value of printable ASCII, "
+                f"got {cache_control!r}"
+            )
         memory_mb = _parse_count(
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
             env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", str(DEFAULT_MEMORY_MB)),
@@ -102,6 +125,7 @@ class Settings:
             thumb_widths=widths,
             webp_quality=quality,
             input_prefix=input_prefix,
+            cache_control=cache_control,
             max_input_pixels=max_pixels or pixel_budget(memory_mb),
             max_animation_frames=max_frames,
             notification_topic_arn=topic_arn,
@@ -112,7 +136,7 @@ def _parse_widths(raw: str, problems: list[str]) -> tuple[int, ...]:
     widths: set[int] = set()
     for part in raw.split(","):
         text = part.strip()
-        if not text.isdigit() or not 1 <= int(text) <= WEBP_MAX_SIDE:
+        if not _WHOLE_NUMBER.fullmatch(text) or not 1 <= int(text) <= WEBP_MAX_SIDE:
             problems.append(
                 f"THUMB_SIZES must be a comma-separated list of widths from 1 to "
                 f"{WEBP_MAX_SIDE} pixels, got {raw!r}"
@@ -124,7 +148,7 @@ def _parse_widths(raw: str, problems: list[str]) -> tuple[int, ...]:
 
 def _parse_quality(raw: str, problems: list[str]) -> int:
     text = raw.strip()
-    if not text.isdigit() or not 0 <= int(text) <= 100:
+    if not _WHOLE_NUMBER.fullmatch(text) or not 0 <= int(text) <= 100:
         problems.append(f"WEBP_QUALITY must be a whole number from 0 to 100, got {raw!r}")
         return 0
     return int(text)
@@ -132,7 +156,7 @@ def _parse_quality(raw: str, problems: list[str]) -> int:
 
 def _parse_count(name: str, raw: str, problems: list[str], *, minimum: int) -> int:
     text = raw.strip()
-    if not text.isdigit() or int(text) < minimum:
+    if not _WHOLE_NUMBER.fullmatch(text) or int(text) < minimum:
         problems.append(f"{name} must be a whole number of at least {minimum}, got {raw!r}")
         return minimum
     return int(text)
