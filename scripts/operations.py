@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+import boto3
+
 from scripts.ops_aws import stack_configuration
 from thumbnailer.observability import logger
 from thumbnailer.processing import ThumbnailService
@@ -43,6 +45,11 @@ def add_deployment_arguments(parser: argparse.ArgumentParser) -> None:
         help="read the configuration from this deployed stack (default: $STACK_NAME; without "
         "it, from the function's environment variables in this shell)",
     )
+    parser.add_argument(
+        "--region",
+        help="the stack's region (default: as the AWS CLI finds it: AWS_REGION, "
+        "AWS_DEFAULT_REGION, then the profile's region in ~/.aws/config)",
+    )
 
 
 def resolve_deployment(
@@ -50,6 +57,9 @@ def resolve_deployment(
 ) -> Deployment:
     """The function's settings (and the input bucket, from a stack); `overrides` win."""
     given = {name: value for name, value in (overrides or {}).items() if value}
+    if getattr(args, "region", None):
+        # Every client is made from the default session, on first use (storage.aws_client).
+        boto3.setup_default_session(region_name=args.region)
     if args.stack_name:
         outputs, function_env = stack_configuration(args.stack_name)
         return Deployment(
