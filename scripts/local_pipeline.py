@@ -74,6 +74,20 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def ensure_can_listen(host: str, port: int) -> None:
+    """Raise a clear error now if moto's server could not bind `host:port`.
+
+    The probe binds as the server will (werkzeug sets SO_REUSEADDR): a port whose last
+    connections are in TIME_WAIT, just after a stop, is free to it; one a server listens on is not.
+    """
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise RuntimeError(f"cannot listen on {host}:{port}: {exc}") from exc
+
+
 def template_defaults(template: Path = TEMPLATE) -> dict[str, Any]:
     """The template's parameter defaults and its Globals' environment, as the stack would get."""
     from cfnlint.decode.cfn_yaml import load  # dev dependency; understands !Ref and friends
@@ -132,11 +146,7 @@ class LocalAws:
         return self._process is not None and self._process.poll() is None
 
     def __enter__(self) -> LocalAws:
-        with socket.socket() as probe:
-            try:
-                probe.bind((self.host, self.port))
-            except OSError as exc:
-                raise RuntimeError(f"cannot listen on {self.host}:{self.port}: {exc}") from exc
+        ensure_can_listen(self.host, self.port)
         log = open(self._log_path, "ab") if self._log_path else None
         try:
             self._process = subprocess.Popen(
