@@ -61,6 +61,7 @@ REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "iac" / "template.yaml"
 LAMBDA_DIR = REPO / "lambda"
 REGION = "us-east-1"
+LOCAL_STACK_NAME = "local"
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
@@ -103,8 +104,15 @@ def template_defaults(template: Path = TEMPLATE) -> dict[str, Any]:
     )
     return {
         "parameters": parameters,
-        "globals_env": {str(name): str(value) for name, value in globals_env.items()},
+        "globals_env": {str(name): _local_value(value) for name, value in globals_env.items()},
     }
+
+
+def _local_value(value: Any) -> str:
+    """A Globals value as the local stack gets it: `!Sub` of the stack's name resolved."""
+    if isinstance(value, dict) and list(value) == ["Fn::Sub"]:
+        return str(value["Fn::Sub"]).replace("${AWS::StackName}", LOCAL_STACK_NAME)
+    return str(value)
 
 
 def _plain(value: Any) -> Any:
@@ -252,7 +260,7 @@ class LocalStack:
                 QueueName=self.ingest_queue_name,
                 Attributes={
                     "VisibilityTimeout": str(parameters["IngestVisibilityTimeout"]),
-                    "MessageRetentionPeriod": "1209600",
+                    "MessageRetentionPeriod": "604800",  # as the template's IngestQueue
                     "RedrivePolicy": json.dumps(redrive),
                 },
             )["QueueUrl"]

@@ -166,7 +166,10 @@ def test_template_and_settings_accept_and_refuse_the_same_values(parameter: str)
 
     # WHEN each value goes through the template's constraints and through the settings parser
     answers = {
-        value: (accepted_by_cloudformation(declaration, value), accepted_by_settings(variable, value))
+        value: (
+            accepted_by_cloudformation(declaration, value),
+            accepted_by_settings(variable, value),
+        )
         for value, _expected in CASES[parameter]
     }
 

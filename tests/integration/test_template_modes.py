@@ -502,3 +502,45 @@ def test_checkov_finds_nothing_in_any_shape(variants: dict[str, Template], tmp_p
     assert {"IngestQueue", "ThumbnailDistribution"} <= skipped
     for check in results["skipped_checks"]:
         assert len(check["check_result"]["suppress_comment"]) > 40, check["check_id"]
+
+
+def test_the_dead_letter_queue_outlives_every_queue_that_feeds_it_and_age_is_alarmed() -> None:
+    # GIVEN the stack in queue mode (SQS keeps a message's first enqueue time when it moves it
+    # to the dead-letter queue, so what is left of its life there is the difference)
+    resources = resolve(load(), {"IngestMode": "queue"})["Resources"]
+    dlq_retention = resources["DeadLetterQueue"]["Properties"]["MessageRetentionPeriod"]
+
+    # WHEN the queues that redrive to it are read
+    feeders = {
+        name: resource["Properties"]
+        for name, resource in resources.items()
+        if resource["Type"] == "AWS::SQS::Queue"
+        and resource["Properties"].get("RedrivePolicy", {}).get("deadLetterTargetArn")
+        == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    }
+
+    # THEN each keeps messages at most half as long: a message moved on its last day still has
+    # as long again in the dead-letter queue
+    assert set(feeders) == {"IngestQueue"}
+    for properties in feeders.values():
+        assert 2 * properties["MessageRetentionPeriod"] <= dlq_retention
+    # AND an alarm watches the age of the oldest upload, days before it could expire
+    (alarm,) = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+        and r["Properties"].get("MetricName") == "ApproximateAgeOfOldestMessage"
+        and r["Properties"]["Dimensions"]
+        == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["IngestQueue", "QueueName"]}}]
+    ]
+    retention = feeders["IngestQueue"]["MessageRetentionPeriod"]
+    assert alarm["Threshold"] <= retention - 5 * 24 * 3600
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    # AND the dashboard charts that age for the ingest queue
+    body, variables = resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert variables["IngestQueueName"] == {"Fn::GetAtt": ["IngestQueue", "QueueName"]}
+    rows = [row for w in json.loads(body)["widgets"] for row in w["properties"]["metrics"]]
+    assert ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", "${IngestQueueName}"] in [
+        row[:4] for row in rows
+    ]

@@ -7,6 +7,7 @@ and where a parameter switches it, for both settings of the parameter.
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Any
 
@@ -32,6 +33,7 @@ ALARM_METRICS = {
     "FunctionErrorsAlarm": ("AWS/Lambda", "Errors"),
     "FunctionThrottlesAlarm": ("AWS/Lambda", "Throttles"),
     "FunctionDurationAlarm": ("AWS/Lambda", "Duration"),
+    "IngestQueueAgeAlarm": ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
 }
 
 
@@ -287,7 +289,7 @@ def test_alarms_watch_the_dlq_errors_throttles_and_duration_and_notify_the_topic
 
     watched = {name: metric_of(alarm["Properties"]) for name, alarm in alarms.items()}
 
-    # THEN the four alarms exist, each notifies the topic on alarm and on recovery
+    # THEN the alarms exist, each notifies the topic on alarm and on recovery
     assert watched == ALARM_METRICS
     for alarm in alarms.values():
         properties = alarm["Properties"]
@@ -324,7 +326,7 @@ def test_alarm_email_is_an_optional_subscription(cfn: Template) -> None:
 
 def _dashboard_metrics(source: Template) -> tuple[list[list[Any]], list[str]]:
     """The dashboard's metric rows and its search expressions (the ${...} left as they are)."""
-    body = source["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    body, _variables = source["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     widgets = json.loads(body)["widgets"]
     rows = [row for widget in widgets for row in widget["properties"]["metrics"]]
     plain = [[item for item in row if not isinstance(item, dict)] for row in rows]
@@ -351,11 +353,17 @@ def test_dashboard_charts_the_metrics_the_function_really_emits(
     }
     service = {blob["service"] for blob in blobs}
 
-    # WHEN the dashboard's own-namespace rows and searches are read
+    # WHEN the dashboard's own-namespace rows and searches are read (its ${Namespace} is the
+    # function's, which the tests set to the stack-less name)
     rows, expressions = _dashboard_metrics(source)
-    namespace = source["Globals"]["Function"]["Environment"]["Variables"][
-        "POWERTOOLS_METRICS_NAMESPACE"
-    ]
+    _body, variables = source["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert (
+        variables["Namespace"]
+        == source["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    )
+    namespace = os.environ["POWERTOOLS_METRICS_NAMESPACE"]
+    rows = [[namespace if item == "${Namespace}" else item for item in row] for row in rows]
+    expressions = [e.replace("${Namespace}", namespace) for e in expressions]
     charted = {(row[0], row[1], tuple(sorted(row[2::2]))) for row in rows if row[0] == namespace}
     charted_services = {row[3] for row in rows if row[0] == namespace}
 
