@@ -297,8 +297,8 @@ def test_dead_letter_queue_is_encrypted_and_wired_to_the_function(
 def test_uploads_under_the_prefix_invoke_the_function(
     template: Template, function: dict[str, Any]
 ) -> None:
-    # GIVEN the stack with its default parameters (IngestMode=direct)
-    resources = resolve(template, {})["Resources"]
+    # GIVEN the stack with its default parameters (IngestMode=direct), deletes not synced
+    resources = resolve(template, {"SyncDeletes": "false"})["Resources"]
 
     # WHEN the input bucket's notification is read (written on the bucket, not as a SAM event,
     # so that IngestMode can choose its target)
@@ -327,7 +327,7 @@ def test_uploads_under_the_prefix_invoke_the_function(
     }
 
 
-def test_sync_deletes_is_off_by_default_and_adds_nothing_unless_enabled(
+def test_sync_deletes_is_on_by_default_and_only_false_turns_it_off(
     template: Template, function: dict[str, Any]
 ) -> None:
     # GIVEN the SyncDeletes parameter and its condition
@@ -342,19 +342,24 @@ def test_sync_deletes_is_off_by_default_and_adds_nothing_unless_enabled(
         if "Fn::If" in s and s["Fn::If"][0] == "SyncDeletesEnabled"
     ]
 
-    # THEN it is off by default, and only "true" enables it
+    # THEN it is on by default: deleting a photo deletes its thumbnails (erasure requests)
     assert (parameter["Default"], sorted(parameter["AllowedValues"])) == (
-        "false",
+        "true",
         ["false", "true"],
     )
     assert condition == {"Fn::Equals": [{"Ref": "SyncDeletes"}, "true"]}
     # AND s3:DeleteObject is granted only under that condition
     assert delete_statement["Fn::If"][1]["Action"] == "s3:DeleteObject"
     assert delete_statement["Fn::If"][2] == {"Ref": "AWS::NoValue"}
-    # AND by default the input bucket notifies of uploads only
-    default = resolve(template, {})["Resources"]["InputBucket"]["Properties"]
-    [created] = default["NotificationConfiguration"]["LambdaConfigurations"]
-    assert created["Event"] == "s3:ObjectCreated:*"
+    # AND by default the input bucket notifies of uploads and of deletes; "false" of uploads only
+    for value, events in (
+        (None, ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]),
+        ("false", ["s3:ObjectCreated:*"]),
+    ):
+        given = {"SyncDeletes": value} if value else {}
+        bucket = resolve(template, given)["Resources"]["InputBucket"]["Properties"]
+        configurations = bucket["NotificationConfiguration"]["LambdaConfigurations"]
+        assert [c["Event"] for c in configurations] == events
 
 
 @pytest.mark.parametrize(

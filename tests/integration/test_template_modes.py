@@ -50,6 +50,7 @@ BASE_STATEMENTS = {
     "ReadThumbnails",
     "ListThumbnails",
     "ReportFailures",
+    "DeleteThumbnails",  # SyncDeletes, on by default
 }
 TLS_DENIES = {"DenyInsecureTransport", "DenyOutdatedTls"}
 PREFIX_FILTER = {"S3Key": {"Rules": [{"Name": "prefix", "Value": {"Ref": "InputPrefix"}}]}}
@@ -162,15 +163,17 @@ def test_queue_mode_routes_uploads_through_an_encrypted_ingest_queue(
     [statement] = resources["IngestQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
     mapping = resources["IngestEventSourceMapping"]["Properties"]
 
-    # THEN uploads under the prefix notify the queue, and S3 no longer invokes the function
+    # THEN uploads (and deletes, SyncDeletes being on) under the prefix notify the queue, and
+    # S3 no longer invokes the function
     queue_arn = {"Fn::GetAtt": ["IngestQueue", "Arn"]}
     assert notification == {
         "QueueConfigurations": [
             {
-                "Event": "s3:ObjectCreated:*",
+                "Event": event,
                 "Queue": {"Fn::Select": [0, [queue_arn, {"Ref": "IngestQueuePolicy"}]]},
                 "Filter": PREFIX_FILTER,
             }
+            for event in ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
         ]
     }
     assert f"{FUNCTION}UploadPermission" not in resources
@@ -357,7 +360,7 @@ def test_every_shape_grants_the_function_named_resources_only(
     assert ("ConsumeIngestQueue" in granted) == (parameters.get("IngestMode") == "queue")
     notifying = "EnableNotifications" in parameters or "NotificationEmail" in parameters
     assert ("PublishNotifications" in granted) == notifying
-    assert ("DeleteThumbnails" in granted) == ("SyncDeletes" in parameters)
+    assert ("DeleteThumbnails" in granted) == ("SyncDeletes" not in parameters)
     assert ("UseEncryptionKey" in granted) == ("KmsKeyArn" in parameters)
 
 

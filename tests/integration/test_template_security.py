@@ -272,6 +272,11 @@ def test_recursion_protection_stays_on_and_concurrency_can_be_reserved(cfn: Temp
     assert "ReservedConcurrentExecutions" not in with_conditions(
         function, {"HasReservedConcurrency": False}
     )
+    # AND by default the function is capped (the README's guard against runaway bills), low
+    # enough to leave an account with the usual 1,000 most of its pool
+    default = int(cfn["Parameters"]["ReservedConcurrency"]["Default"])
+    assert 0 < default <= 100
+    assert int(cfn["Parameters"]["LambdaProvisionedConcurrency"]["Default"]) <= default
 
 
 def test_alarms_watch_the_dlq_errors_throttles_and_duration_and_notify_the_topic(
