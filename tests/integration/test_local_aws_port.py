@@ -30,7 +30,7 @@ def test_a_port_in_time_wait_is_free_to_the_server() -> None:
     # WHEN the local AWS starts on it
     with LocalAws(port=port) as aws:
         # THEN it starts, and answers
-        with urlopen(f"{aws.endpoint}/moto-api/", timeout=5) as response:  # noqa: S310
+        with urlopen(f"{aws.endpoint}/moto-api/", timeout=5) as response:
             assert response.status == 200
 
 

@@ -8,7 +8,7 @@ import pytest
 import app
 from scripts import redrive
 from scripts.sample_images import encode, photo
-from tests.integration.conftest import event_of
+from tests.integration.conftest import event_of, sqs_accepts
 
 JPEG = encode(photo(900, 600), "JPEG")
 CORRUPT = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
@@ -30,6 +30,8 @@ def queue(stack):
         VisibilityTimeout=0,
         MessageAttributeNames=["All"],
     ).get("Messages", [])
+    for m in messages:  # moto accepts any body; SQS does not
+        assert sqs_accepts(m["Body"]), f"SQS would refuse {m['Body']!r}"
     return [
         (
             m["MessageId"],
@@ -232,3 +234,24 @@ def test_a_notification_the_ingest_queue_redrove_is_replayed_like_a_failed_event
     assert f"replayed       s3://{stack.input_bucket}/uploads/queued/late.jpg  (written)" in out
     assert stack.output_keys() == ["queued/late_128w.webp", "queued/late_512w.webp"]
     assert queue(stack) == []
+
+
+def test_keys_with_characters_sqs_refuses_still_make_records_redrive_understands(
+    stack, lambda_context, capsys
+):
+    # GIVEN a corrupt upload whose key holds characters an SQS body may not (U+FFFE, U+FFFF)
+    # next to ones it may (a tab, an accent, an emoji)
+    key = "uploads/odd\ufffe\uffff\tété 🙂.png"
+    app.lambda_handler(event_of(stack.upload(key, CORRUPT)), lambda_context)
+
+    # WHEN its record is read
+    [(_, record, attributes)] = queue(stack)
+
+    # THEN the body is one SQS accepts, and its key, once parsed, is the key itself
+    assert record["key"] == key
+    assert attributes["reason"] == "corrupt_image"
+    # AND the replay finds the same object, and re-queues a valid record for it
+    _, out = run(capsys)
+    assert "still failing: 1" in out
+    [(_, again, _)] = queue(stack)
+    assert (again["key"], again["replays"]) == (key, 1)
