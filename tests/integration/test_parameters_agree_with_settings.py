@@ -43,7 +43,7 @@ CASES: dict[str, list[tuple[str, bool]]] = {
         ("128;512", REFUSED),
         ("-5", REFUSED),
         ("1.5", REFUSED),
-        ("１２８", REFUSED),  # fullwidth digits: str.isdigit() says yes
+        ("\uff11\uff12\uff18", REFUSED),  # fullwidth 128: str.isdigit() says yes
     ],
     "WebPQuality": [
         ("0", OK),
@@ -55,7 +55,7 @@ CASES: dict[str, list[tuple[str, bool]]] = {
         ("085", REFUSED),
         ("", REFUSED),
         ("high", REFUSED),
-        ("８５", REFUSED),
+        ("\uff18\uff15", REFUSED),  # fullwidth 85
     ],
     "InputPrefix": [
         ("uploads/", OK),
@@ -77,7 +77,7 @@ CASES: dict[str, list[tuple[str, bool]]] = {
         ("1e6", REFUSED),
         ("007", REFUSED),
         ("", REFUSED),
-        ("１", REFUSED),
+        ("\uff11", REFUSED),  # fullwidth 1
     ],
     "MaxAnimationFrames": [
         ("1", OK),
