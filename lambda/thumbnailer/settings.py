@@ -41,7 +41,7 @@ DEFAULT_CACHE_CONTROL = "public, max-age=3600, stale-while-revalidate=82800"
 # The template's AllowedPattern for InputPrefix, so both refuse the same prefixes: one or more
 # folders of S3's safe characters, each ending in "/".
 INPUT_PREFIX_PATTERN = re.compile(r"([A-Za-z0-9!_.'()-]+/)+")
-# A whole number in ASCII digits without leading zeros (str.isdigit also takes "²" and fullwidth digits).
+# A whole number in ASCII digits, no leading zeros (str.isdigit also takes "²", fullwidth...).
 _WHOLE_NUMBER = re.compile(r"0|[1-9][0-9]*")
 # An HTTP header value S3 stores as given: visible ASCII and spaces, no control characters.
 _HEADER_VALUE = re.compile(r"[ -~]+")

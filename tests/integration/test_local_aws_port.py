@@ -28,10 +28,9 @@ def test_a_port_in_time_wait_is_free_to_the_server() -> None:
     # GIVEN a port that a server has just stopped serving (TIME_WAIT, nothing listening)
     port = _port_left_in_time_wait()
     # WHEN the local AWS starts on it
-    with LocalAws(port=port) as aws:
+    with LocalAws(port=port) as aws, urlopen(f"{aws.endpoint}/moto-api/", timeout=5) as answer:
         # THEN it starts, and answers
-        with urlopen(f"{aws.endpoint}/moto-api/", timeout=5) as response:
-            assert response.status == 200
+        assert answer.status == 200
 
 
 def test_a_port_a_server_listens_on_is_refused_with_a_clear_message() -> None:
