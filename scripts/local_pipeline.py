@@ -221,12 +221,14 @@ class LocalStack:
     input_bucket: str = "sip-local-input"
     output_bucket: str = "sip-local-output"
     dlq_name: str = "sip-local-dlq"
+    failed_event_queue_name: str = "sip-local-failed-events"
     events_queue_name: str = "sip-local-s3-events"
     ingest_queue_name: str = "sip-local-ingest"
     overrides: dict[str, str] = field(default_factory=dict)
     #: Template parameters other than their defaults, e.g. {"IngestMode": "queue"}.
     parameters: dict[str, str] = field(default_factory=dict)
     dlq_url: str = ""
+    failed_event_queue_url: str = ""
     events_queue_url: str = ""
     ingest_queue_url: str = ""
     function_env: dict[str, str] = field(default_factory=dict)
@@ -249,11 +251,15 @@ class LocalStack:
         s3.create_bucket(Bucket=self.input_bucket)
         s3.create_bucket(Bucket=self.output_bucket)
         self.dlq_url = sqs.create_queue(QueueName=self.dlq_name)["QueueUrl"]
+        self.failed_event_queue_url = sqs.create_queue(QueueName=self.failed_event_queue_name)[
+            "QueueUrl"
+        ]
         if self.queued:
             # The template's IngestQueue: S3 notifies it, and SQS itself moves a message that
-            # was received IngestMaxReceiveCount times without being deleted to the DLQ.
+            # was received IngestMaxReceiveCount times without being deleted to the
+            # failed-event queue.
             redrive = {
-                "deadLetterTargetArn": _queue_arn(sqs, self.dlq_url),
+                "deadLetterTargetArn": _queue_arn(sqs, self.failed_event_queue_url),
                 "maxReceiveCount": str(parameters["IngestMaxReceiveCount"]),
             }
             self.ingest_queue_url = sqs.create_queue(
@@ -928,7 +934,7 @@ class LocalPipeline:
                     **self.aws.environment,
                     "POWERTOOLS_TRACE_DISABLED": "1",
                 },
-                self.stack.dlq_url,
+                self.stack.failed_event_queue_url,
                 self.aws.client("sqs"),
                 workers=self._workers,
                 log_path=self._log("function.jsonl"),
@@ -1026,26 +1032,29 @@ class LocalPipeline:
                 self._done.wait(timeout=min(remaining, 0.5))
 
     def dead_letters(self) -> list[dict[str, Any]]:
-        """Every DLQ message so far, parsed (the function's own records and Lambda's failed
-        events). Reading drains the local queue; the messages are kept here."""
-        while True:  # bounded: every round deletes what it read, and SQS gives 10 at a time
-            messages = self.sqs.receive_message(
-                QueueUrl=self.stack.dlq_url,
-                MaxNumberOfMessages=10,
-                VisibilityTimeout=60,
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
-            if not messages:
-                return list(self._dead_letters.values())
-            for message in messages:
-                self._dead_letters[message["MessageId"]] = json.loads(message["Body"])
-            self.sqs.delete_message_batch(
-                QueueUrl=self.stack.dlq_url,
-                Entries=[
-                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]}
-                    for n, m in enumerate(messages)
-                ],
-            )
+        """Every dead letter so far, parsed: the function's own records (the DLQ) and the
+        events Lambda or the ingest queue gave up on (the failed-event queue). Reading drains
+        the local queues; the messages are kept here."""
+        for url in (self.stack.dlq_url, self.stack.failed_event_queue_url):
+            while True:  # bounded: every round deletes what it read, and SQS gives 10 at a time
+                messages = self.sqs.receive_message(
+                    QueueUrl=url,
+                    MaxNumberOfMessages=10,
+                    VisibilityTimeout=60,
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+                if not messages:
+                    break
+                for message in messages:
+                    self._dead_letters[message["MessageId"]] = json.loads(message["Body"])
+                self.sqs.delete_message_batch(
+                    QueueUrl=url,
+                    Entries=[
+                        {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]}
+                        for n, m in enumerate(messages)
+                    ],
+                )
+        return list(self._dead_letters.values())
 
     def output_keys(self) -> list[str]:
         paginator = self.s3.get_paginator("list_objects_v2")

@@ -32,10 +32,16 @@ CONFIGURATION_HINT = (
 )
 
 
+#: Read by the operations scripts only (the function never sends there): where Lambda and the
+#: ingest queue put the events they gave up on. A stack gives it as FailedEventQueueUrl.
+FAILED_EVENT_QUEUE_ENV_VAR = "FAILED_EVENT_QUEUE_URL"
+
+
 @dataclass(frozen=True)
 class Deployment:
     settings: Settings
     input_bucket: str | None = None
+    failed_event_queue_url: str | None = None
 
 
 def add_deployment_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,9 +69,14 @@ def resolve_deployment(
     if args.stack_name:
         outputs, function_env = stack_configuration(args.stack_name)
         return Deployment(
-            Settings.from_env({**function_env, **given}), outputs.get("InputBucketName")
+            Settings.from_env({**function_env, **given}),
+            outputs.get("InputBucketName"),
+            outputs.get("FailedEventQueueUrl"),
         )
-    return Deployment(Settings.from_env({**os.environ, **given}))
+    return Deployment(
+        Settings.from_env({**os.environ, **given}),
+        failed_event_queue_url=os.environ.get(FAILED_EVENT_QUEUE_ENV_VAR) or None,
+    )
 
 
 def make_service(settings: Settings) -> ThumbnailService:

@@ -21,6 +21,7 @@ from typing import Any
 from PIL import Image
 
 from scripts.local_pipeline import LAMBDA_DIR, REPO, Invocation, LocalPipeline
+from scripts.operations import FAILED_EVENT_QUEUE_ENV_VAR
 from scripts.sample_images import encode, photo
 
 OUT = REPO / "out" / "ops-demo"
@@ -36,6 +37,7 @@ def tool_environment(pipeline: LocalPipeline, **overrides: str) -> dict[str, str
         **env,
         **pipeline.stack.function_env,
         **pipeline.aws.environment,
+        FAILED_EVENT_QUEUE_ENV_VAR: pipeline.stack.failed_event_queue_url,
         "PYTHONPATH": os.pathsep.join([str(LAMBDA_DIR), str(REPO)]),
         **overrides,
     }
@@ -137,14 +139,18 @@ def replay_the_dead_letter_queue(pipeline: LocalPipeline, cwd: Path) -> None:
         "make redrive ARGS=--dry-run", *run_tool(pipeline, "scripts.redrive", "--dry-run", cwd=cwd)
     )
     show_tool("make redrive", *run_tool(pipeline, "scripts.redrive", cwd=cwd))
-    counts = pipeline.sqs.get_queue_attributes(
-        QueueUrl=stack.dlq_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"],
-    )["Attributes"]
-    print(
-        f"dead-letter queue now: {counts['ApproximateNumberOfMessages']} visible, "
-        f"{counts['ApproximateNumberOfMessagesDelayed']} re-queued (visible again in 15 minutes)"
-    )
+    for name, url in (
+        ("dead-letter", stack.dlq_url),
+        ("failed-event", stack.failed_event_queue_url),
+    ):
+        counts = pipeline.sqs.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"],
+        )["Attributes"]
+        print(
+            f"{name} queue now: {counts['ApproximateNumberOfMessages']} visible, "
+            f"{counts['ApproximateNumberOfMessagesDelayed']} re-queued (visible again in 15 min)"
+        )
 
 
 def duplicates_and_stale_events(pipeline: LocalPipeline) -> None:

@@ -297,6 +297,8 @@ class ThumbnailService:
         )
         with single_metric(name="Failures", unit=MetricUnit.Count, value=1) as metric:
             metric.add_dimension(name="reason", value=exc.reason)
+        # The same count without the reason: one metric that an alarm can watch.
+        metrics.add_metric(name="BadObjects", unit=MetricUnit.Count, value=1)
         logger.warning(
             "bad object reported to the dead-letter queue", reason=exc.reason, error=str(exc)
         )
