@@ -18,9 +18,9 @@ before the old message is deleted: to the dead-letter queue if the object is sti
 failed-event queue (which alarms) if the world failed again. A failed event with several
 objects is split that way, so after a replay the queues hold one record per failing object.
 `--still-bad archive` appends the records of objects still bad to a JSON Lines file instead,
-and `--still-bad drop` only prints them: either brings the queue back to empty. Two messages for the same object
-in one run are replayed once and leave at most one record. Messages it does not understand are
-left as they were. `--dry-run` only lists what would be replayed, and changes nothing.
+and `--still-bad drop` only prints them: either brings the queue back to empty. Two messages
+for the same object in one run are replayed once and leave at most one record. Messages it does
+not understand are left as they were. `--dry-run` only lists what would be replayed, and changes nothing.
 """
 
 from __future__ import annotations

@@ -286,7 +286,7 @@ def test_dead_letter_queue_is_encrypted_and_wired_to_the_function(
     # AND exhausted async events land in it, after Lambda's own retries
     assert function["DeadLetterQueue"] == {
         "Type": "SQS",
-        "TargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
+        "TargetArn": {"Fn::GetAtt": ["FailedEventQueue", "Arn"]},
     }
     assert invoke_config == {
         "MaximumRetryAttempts": {"Ref": "AsyncRetryAttempts"},

@@ -181,7 +181,7 @@ def test_queue_mode_routes_uploads_through_an_encrypted_ingest_queue(
     assert queue["SqsManagedSseEnabled"] is True
     assert queue["VisibilityTimeout"] == {"Ref": "IngestVisibilityTimeout"}
     assert queue["RedrivePolicy"] == {
-        "deadLetterTargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
+        "deadLetterTargetArn": {"Fn::GetAtt": ["FailedEventQueue", "Arn"]},
         "maxReceiveCount": {"Ref": "IngestMaxReceiveCount"},
     }
     # AND only S3, for this bucket in this account, may send to it
@@ -507,26 +507,29 @@ def test_checkov_finds_nothing_in_any_shape(variants: dict[str, Template], tmp_p
         assert len(check["check_result"]["suppress_comment"]) > 40, check["check_id"]
 
 
-def test_the_dead_letter_queue_outlives_every_queue_that_feeds_it_and_age_is_alarmed() -> None:
+def test_the_dead_letter_queues_outlive_every_queue_that_feeds_them_and_age_is_alarmed() -> None:
     # GIVEN the stack in queue mode (SQS keeps a message's first enqueue time when it moves it
-    # to the dead-letter queue, so what is left of its life there is the difference)
+    # to a dead-letter queue, so what is left of its life there is the difference)
     resources = resolve(load(), {"IngestMode": "queue"})["Resources"]
-    dlq_retention = resources["DeadLetterQueue"]["Properties"]["MessageRetentionPeriod"]
-
-    # WHEN the queues that redrive to it are read
-    feeders = {
+    queues = {
         name: resource["Properties"]
         for name, resource in resources.items()
         if resource["Type"] == "AWS::SQS::Queue"
-        and resource["Properties"].get("RedrivePolicy", {}).get("deadLetterTargetArn")
-        == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
     }
 
-    # THEN each keeps messages at most half as long: a message moved on its last day still has
-    # as long again in the dead-letter queue
-    assert set(feeders) == {"IngestQueue"}
-    for properties in feeders.values():
-        assert 2 * properties["MessageRetentionPeriod"] <= dlq_retention
+    # WHEN the queues that redrive to another are read
+    feeders = {
+        name: properties["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for name, properties in queues.items()
+        if "RedrivePolicy" in properties
+    }
+
+    # THEN each keeps messages at most half as long as its dead-letter queue: a message moved
+    # on its last day still has as long again there
+    assert feeders == {"IngestQueue": "FailedEventQueue"}
+    for name, target in feeders.items():
+        retention = queues[name]["MessageRetentionPeriod"]
+        assert 2 * retention <= queues[target]["MessageRetentionPeriod"]
     # AND an alarm watches the age of the oldest upload, days before it could expire
     (alarm,) = [
         r["Properties"]
@@ -536,7 +539,7 @@ def test_the_dead_letter_queue_outlives_every_queue_that_feeds_it_and_age_is_ala
         and r["Properties"]["Dimensions"]
         == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["IngestQueue", "QueueName"]}}]
     ]
-    retention = feeders["IngestQueue"]["MessageRetentionPeriod"]
+    retention = queues["IngestQueue"]["MessageRetentionPeriod"]
     assert alarm["Threshold"] <= retention - 5 * 24 * 3600
     assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
     assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
