@@ -20,7 +20,8 @@ objects is split that way, so after a replay the queues hold one record per fail
 `--still-bad archive` appends the records of objects still bad to a JSON Lines file instead,
 and `--still-bad drop` only prints them: either brings the queue back to empty. Two messages
 for the same object in one run are replayed once and leave at most one record. Messages it does
-not understand are left as they were. `--dry-run` only lists what would be replayed, and changes nothing.
+not understand are left as they were. `--dry-run` only lists what would be replayed, and
+changes nothing.
 """
 
 from __future__ import annotations
