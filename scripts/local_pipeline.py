@@ -48,6 +48,7 @@ from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from pathlib import Path
 from signal import SIGINT, SIGTERM
+from types import ModuleType
 from typing import Any
 from urllib.error import URLError
 from urllib.parse import unquote_plus
@@ -864,12 +865,18 @@ def add_ingest_mode_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def thumbnail_namer(function_env: dict[str, str]) -> Callable[[str], set[str]]:
-    """The thumbnail keys the function must write for an upload, by its own naming code."""
+def function_module(name: str) -> ModuleType:
+    """A module of the function's own code (`thumbnailer.keys`), imported from its code root."""
     if str(LAMBDA_DIR) not in sys.path:
         sys.path.insert(0, str(LAMBDA_DIR))  # the function's code root, as Lambda sees it
-    from thumbnailer.keys import output_key_for, relative_key
-    from thumbnailer.settings import Settings
+    return importlib.import_module(name)
+
+
+def thumbnail_namer(function_env: dict[str, str]) -> Callable[[str], set[str]]:
+    """The thumbnail keys the function must write for an upload, by its own naming code."""
+    keys = function_module("thumbnailer.keys")
+    output_key_for, relative_key = keys.output_key_for, keys.relative_key
+    Settings = function_module("thumbnailer.settings").Settings  # noqa: N806 - a class
 
     settings = Settings.from_env(function_env)
 
