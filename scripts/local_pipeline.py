@@ -242,7 +242,9 @@ class LocalStack:
 
     @property
     def sync_deletes(self) -> bool:
-        return self.parameters.get("SyncDeletes") == "true"
+        """SyncDeletes as the stack got it: given, or the template's default (on)."""
+        given = {**self.effective_parameters, **self.parameters}
+        return str(given.get("SyncDeletes")) == "true"
 
     def create(self) -> LocalStack:
         defaults = template_defaults()
