@@ -372,6 +372,8 @@ def test_dashboard_charts_the_metrics_the_function_really_emits(
         variables["Namespace"]
         == source["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
     )
+    # (one namespace per stack: staging and production in one account and region never mix)
+    assert "${AWS::StackName}" in variables["Namespace"]["Fn::Sub"]
     namespace = os.environ["POWERTOOLS_METRICS_NAMESPACE"]
     rows = [[namespace if item == "${Namespace}" else item for item in row] for row in rows]
     expressions = [e.replace("${Namespace}", namespace) for e in expressions]
