@@ -5,8 +5,8 @@ import json
 import pytest
 
 import app
-from scripts import backfill
-from scripts.sample_images import encode, photo
+from scripts.ops import backfill
+from scripts.support.sample_images import encode, photo
 from tests.integration.conftest import event_of
 from thumbnailer.errors import TransientError
 from thumbnailer.processing import ThumbnailService

@@ -6,8 +6,8 @@ from io import BytesIO
 import pytest
 from PIL import Image, ImageCms
 
-from scripts import icc_profiles
-from scripts.sample_images import encode, heic
+from scripts.support import icc_profiles
+from scripts.support.sample_images import encode, heic
 from thumbnailer.imaging import make_thumbnails
 
 MAX_PIXELS = 50_000_000

@@ -27,7 +27,8 @@ from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from scripts.operations import (
+from scripts.ops.aws import S3_MAX_PAGE, ListedObject, list_pages
+from scripts.ops.common import (
     CONFIGURATION_HINT,
     LOG_DIR,
     add_deployment_arguments,
@@ -35,7 +36,6 @@ from scripts.operations import (
     make_service,
     resolve_deployment,
 )
-from scripts.ops_aws import S3_MAX_PAGE, ListedObject, list_pages
 from thumbnailer.errors import SettingsError, TransientError
 from thumbnailer.models import BACKFILL_EVENT, Outcome, SourceObject, Status
 from thumbnailer.processing import ThumbnailService
