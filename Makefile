@@ -54,7 +54,7 @@ lint: $(STAMP) $(SCAN_STAMP) ## lint code, templates and workflows (ruff, black,
 	$(SCAN_BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
 	$(SCAN_BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	@if command -v actionlint >/dev/null; then actionlint $(WORKFLOWS); \
-	else echo "actionlint: not installed, skipped (CI installs it; see README)"; fi
+	else echo "actionlint: not installed, skipped (CI installs it; see docs/local-development.md)"; fi
 
 .PHONY: audit
 audit: $(SCAN_STAMP) ## known vulnerabilities in the function's dependencies (pip-audit; needs PyPI's JSON API)
