@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scripts.local.invoker import InvokerClosedError, LambdaInvoker, notification_keys
-from scripts.local.resources import queue_arn
+from scripts.local.resources import arn_of_queue
 
 
 def lambda_sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
@@ -99,7 +99,7 @@ class EventSourceMapping:
         self._sqs, self._url, self._invoker = sqs, queue_url, invoker
         self._batch_size, self._window = batch_size, batching_window_seconds
         self._on_batch = on_batch
-        self.queue_arn = queue_arn(sqs, queue_url)
+        self.queue_arn = arn_of_queue(sqs, queue_url)
         self._enabled = threading.Event()
         self._enabled.set()
         self._idle = threading.Condition()

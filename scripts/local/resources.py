@@ -82,7 +82,7 @@ class LocalStack:
             # The template's IngestQueue: S3 notifies it, and SQS itself moves a message that
             # was received IngestMaxReceiveCount times without being deleted to the DLQ.
             redrive = {
-                "deadLetterTargetArn": queue_arn(sqs, self.dlq_url),
+                "deadLetterTargetArn": arn_of_queue(sqs, self.dlq_url),
                 "maxReceiveCount": str(parameters["IngestMaxReceiveCount"]),
             }
             self.ingest_queue_url = sqs.create_queue(
@@ -93,12 +93,12 @@ class LocalStack:
                     "RedrivePolicy": json.dumps(redrive),
                 },
             )["QueueUrl"]
-            eventsqueue_arn = queue_arn(sqs, self.ingest_queue_url)
+            events_queue_arn = arn_of_queue(sqs, self.ingest_queue_url)
         else:
             self.events_queue_url = sqs.create_queue(
                 QueueName=self.events_queue_name, Attributes={"VisibilityTimeout": "900"}
             )["QueueUrl"]
-            eventsqueue_arn = queue_arn(sqs, self.events_queue_url)
+            events_queue_arn = arn_of_queue(sqs, self.events_queue_url)
         self.function_env = {
             **defaults["globals_env"],
             "OUTPUT_BUCKET": self.output_bucket,
@@ -120,7 +120,7 @@ class LocalStack:
                 "QueueConfigurations": [
                     {
                         "Id": "ThumbnailFunctionUpload",
-                        "QueueArn": eventsqueue_arn,
+                        "QueueArn": events_queue_arn,
                         "Events": events,
                         "Filter": {
                             "Key": {
@@ -136,6 +136,6 @@ class LocalStack:
         return self
 
 
-def queue_arn(sqs: Any, queue_url: str) -> str:
+def arn_of_queue(sqs: Any, queue_url: str) -> str:
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
     return str(attributes["Attributes"]["QueueArn"])

@@ -10,7 +10,8 @@ Resumable: after each page of the listing is done, a checkpoint file records its
 a re-run continues after it (`--restart` starts over; a checkpoint made under other settings is
 ignored). A page with a transient error is not checkpointed, so a re-run retries it. Bad
 objects are counted and listed, not sent to the dead-letter queue: a re-run would add a record
-for the same object each time. For millions of objects, prefer S3 Batch Operations (docs/operations.md).
+for the same object each time. For millions of objects, prefer S3 Batch Operations
+(docs/operations.md).
 """
 
 from __future__ import annotations

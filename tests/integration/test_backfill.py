@@ -1,4 +1,4 @@
-"""`scripts/backfill.py` against moto: skips what is up to date, resumes where it stopped."""
+"""`scripts/ops/backfill.py` against moto: skips what is up to date, resumes where it stopped."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""`scripts/redrive.py` against moto: both kinds of DLQ message, replayed through the service."""
+"""`scripts/ops/redrive.py` against moto: both kinds of DLQ message, replayed by the service."""
 
 import dataclasses
 import json
