@@ -7,7 +7,7 @@ from urllib.request import urlopen
 
 import pytest
 
-from scripts.local_pipeline import LocalAws
+from scripts.local.server import LocalAws
 
 
 def _port_left_in_time_wait() -> int:

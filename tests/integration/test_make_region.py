@@ -11,7 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from scripts.operations import resolve_deployment
+from scripts.ops.common import resolve_deployment
 from thumbnailer.storage import aws_client
 
 REPO = Path(__file__).resolve().parents[2]

@@ -20,7 +20,7 @@ from typing import TextIO
 
 import boto3
 
-from scripts.ops_aws import stack_configuration
+from scripts.ops.aws import stack_configuration
 from thumbnailer.observability import logger
 from thumbnailer.processing import ThumbnailService
 from thumbnailer.settings import Settings

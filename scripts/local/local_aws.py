@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
-from scripts.local_pipeline import LocalAws, LocalStack, raise_interrupt_on_sigterm
-from scripts.sample_images import demo_set, encode, photo
+from scripts.local.pipeline import raise_interrupt_on_sigterm
+from scripts.local.resources import LocalStack
+from scripts.local.server import LocalAws
+from scripts.support.sample_images import demo_set, encode, photo
 
-EVENTS = Path(__file__).resolve().parents[1] / "events"
+EVENTS = Path(__file__).resolve().parents[2] / "events"
 ENV_FILE = EVENTS / "env.json"
 FUNCTION = "ThumbnailFunction"
 
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"\nlocal AWS (moto) on {aws.endpoint}: buckets {stack.input_bucket} (with the "
                 f"objects events/*.json name) and {stack.output_bucket}, queue "
                 f"{stack.dlq_name}.\nIn another terminal:\n"
-                f"  sam build\n"
+                f"  make build   (sam build, with the project's SAM CLI)\n"
                 f"  sam local invoke {FUNCTION} -e events/s3-put.json --env-vars events/env.json\n"
                 f"  AWS_ENDPOINT_URL={aws.endpoint} aws s3 ls s3://{stack.output_bucket} "
                 f"--recursive\nCtrl-C stops it.",
