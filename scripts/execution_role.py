@@ -167,17 +167,6 @@ def assume_role(
     }
 
 
-ADMIN_POLICIES = [
-    {
-        "PolicyName": "Everything",
-        "PolicyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-        },
-    }
-]
-
-
 @contextmanager
 def enforce() -> Iterator[None]:
     """moto enforces identity policies inside (in this process: decorator mode)."""

@@ -135,11 +135,9 @@ class Harness:
     def ingest_url(self) -> str:
         return f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/{INGEST_QUEUE}"
 
-    def grant(self, policies: list[dict[str, Any]]) -> None:
-        """The function's role holds exactly `policies` from now on."""
-        credentials = execution_role.assume_role(
-            self.world.iam, self.world.sts, "ThumbnailFunctionRole", policies
-        )
+    def grant(self, policies: list[dict[str, Any]], role: str = "ThumbnailFunctionRole") -> None:
+        """Calls `as_function` are made by `role`, holding exactly `policies` from now on."""
+        credentials = execution_role.assume_role(self.world.iam, self.world.sts, role, policies)
         self.world.credentials.set_credentials(
             credentials["AWS_ACCESS_KEY_ID"],
             credentials["AWS_SECRET_ACCESS_KEY"],
@@ -281,10 +279,10 @@ def report(failures: list[Failure]) -> str:
     return "\n".join(str(failure) for failure in failures)
 
 
-def run_every_path(h: Harness) -> list[Failure]:
-    """Every path of the shape, each with fresh keys; what failed, and what was denied."""
+def run_every_path(h: Harness, every: list[Path] | None = None) -> list[Failure]:
+    """Every path of the shape (or `every`), with fresh keys; what failed, what was denied."""
     failures = []
-    for path in paths(h.parameters):
+    for path in paths(h.parameters) if every is None else every:
         DENIALS.clear()
         error = ""
         try:
@@ -304,9 +302,10 @@ def world() -> Iterator[World]:
         s3.create_bucket(Bucket=INPUT_BUCKET)
         s3.put_bucket_versioning(Bucket=INPUT_BUCKET, VersioningConfiguration={"Status": "Enabled"})
         s3.create_bucket(Bucket=OUTPUT_BUCKET)
-        dlq_url = sqs.create_queue(QueueName=DLQ_NAME)["QueueUrl"]
-        # Failed messages stay hidden for the rest of the module: no run sees another's.
-        sqs.create_queue(QueueName=INGEST_QUEUE, Attributes={"VisibilityTimeout": "3600"})
+        # Messages once received stay hidden for the rest of the module: no run sees another's.
+        hidden = {"VisibilityTimeout": "3600"}
+        dlq_url = sqs.create_queue(QueueName=DLQ_NAME, Attributes=hidden)["QueueUrl"]
+        sqs.create_queue(QueueName=INGEST_QUEUE, Attributes=hidden)
         topic_arn = sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
         stack = Stack(s3=s3, sqs=sqs, dlq_url=dlq_url)
         yield World(stack, topic_arn, boto3.client("iam"), boto3.client("sts"))
