@@ -51,10 +51,11 @@ from signal import SIGINT, SIGTERM
 from typing import Any
 from urllib.error import URLError
 from urllib.parse import unquote_plus
-from urllib.request import urlopen
+from urllib.request import Request, urlopen
 
 import boto3
 
+from scripts import execution_role
 from scripts.moto_server import exit_with_parent
 
 REPO = Path(__file__).resolve().parents[1]
@@ -122,6 +123,10 @@ class LocalAws:
         self._inherit_output = inherit_output  # moto's request log on our terminal
         self._startup_seconds = startup_seconds
         self._process: subprocess.Popen[bytes] | None = None
+        #: The runner's own calls: anyone's until `enforce_iam`, then an administrator's.
+        self.credentials = {
+            name: DUMMY_CREDENTIALS[name] for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+        }
 
     @property
     def pid(self) -> int | None:
@@ -182,17 +187,58 @@ class LocalAws:
 
     @property
     def environment(self) -> dict[str, str]:
-        """What a boto3 process needs to talk to this stand-in instead of AWS."""
-        return {**DUMMY_CREDENTIALS, "AWS_ENDPOINT_URL": self.endpoint}
+        """What a boto3 process needs to talk to this stand-in instead of AWS, as the runner."""
+        return {
+            **DUMMY_CREDENTIALS,
+            **self.credentials,
+            "AWS_SESSION_TOKEN": "",
+            "AWS_ENDPOINT_URL": self.endpoint,
+        }
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, credentials: dict[str, str] | None = None) -> Any:
+        """A client of the stand-in, as the runner or with `credentials` (a role's)."""
+        credentials = credentials or self.credentials
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
             region_name=REGION,
-            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=credentials.get("AWS_SESSION_TOKEN") or None,
         )
+
+    def enforce_iam(self) -> None:
+        """From now on moto checks every request against its caller's identity policies.
+
+        The runner carries on as an IAM user allowed everything (uploads, reading results: what
+        a person or S3 itself does); the function uses its role's credentials.
+        """
+        iam = self.client("iam")
+        iam.create_user(UserName="local-runner")
+        iam.put_user_policy(
+            UserName="local-runner",
+            PolicyName="Everything",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+                }
+            ),
+        )
+        key = iam.create_access_key(UserName="local-runner")["AccessKey"]
+        self.credentials = {
+            "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+        }
+        # moto's switch: authenticate and authorise from the next request on.
+        reset = Request(  # noqa: S310 - loopback
+            f"{self.endpoint}/moto-api/reset-auth",
+            data=b"0",
+            method="POST",
+            headers={"Content-Type": "text/plain"},  # a form's body would be parsed away
+        )
+        with urlopen(reset, timeout=10):  # noqa: S310 - loopback
+            pass
 
 
 @dataclass
@@ -214,6 +260,8 @@ class LocalStack:
     function_env: dict[str, str] = field(default_factory=dict)
     #: Every template parameter, as the stack got it (defaults, then `parameters`).
     effective_parameters: dict[str, Any] = field(default_factory=dict)
+    #: The function's role's credentials, once `enforce_role` made it.
+    function_credentials: dict[str, str] = field(default_factory=dict)
 
     @property
     def queued(self) -> bool:
@@ -287,6 +335,26 @@ class LocalStack:
             },
         )
         return self
+
+    def enforce_role(self) -> None:
+        """The function runs under its role from now on, as in AWS: a role holding exactly the
+        template's statements for these parameters, with moto enforcing IAM for everyone."""
+        sqs_arn = f"arn:aws:sqs:{REGION}:{execution_role.ACCOUNT_ID}"
+        resources = {
+            "OutputBucket": self.output_bucket,
+            "OutputBucket.Arn": f"arn:aws:s3:::{self.output_bucket}",
+            "DeadLetterQueue": self.dlq_url,
+            "DeadLetterQueue.Arn": f"{sqs_arn}:{self.dlq_name}",
+            "IngestQueue.Arn": f"{sqs_arn}:{self.ingest_queue_name}",
+            "NotificationTopic": self.function_env.get("NOTIFICATION_TOPIC_ARN", ""),
+        }
+        policies = execution_role.function_role_policies(
+            {**self.parameters, "InputBucketName": self.input_bucket}, resources
+        )
+        self.function_credentials = execution_role.assume_role(
+            self.aws.client("iam"), self.aws.client("sts"), execution_role.FUNCTION_ROLE, policies
+        )
+        self.aws.enforce_iam()
 
 
 def _queue_arn(sqs: Any, queue_url: str) -> str:
@@ -903,6 +971,10 @@ class LocalPipeline:
             self.stack = LocalStack(
                 self.aws, overrides=self._overrides, parameters=self._parameters
             ).create()
+            # Lambda's own calls (the DLQ delivery, the event source mapping) and the
+            # function's are the role's, as in AWS: a missing permission fails here first.
+            self.stack.enforce_role()
+            role = self.stack.function_credentials
             self.s3, self.sqs = self.aws.client("s3"), self.aws.client("sqs")
             if not self.stack.queued:
                 self._deliveries = ThreadPoolExecutor(
@@ -913,10 +985,11 @@ class LocalPipeline:
                 {
                     **self.stack.function_env,
                     **self.aws.environment,
+                    **role,
                     "POWERTOOLS_TRACE_DISABLED": "1",
                 },
                 self.stack.dlq_url,
-                self.aws.client("sqs"),
+                self.aws.client("sqs", role),
                 workers=self._workers,
                 log_path=self._log("function.jsonl"),
                 **self._invoker_options,
@@ -1052,7 +1125,7 @@ class LocalPipeline:
     def _start_event_source_mapping(self) -> None:
         parameters = self.stack.effective_parameters
         self.ingest = EventSourceMapping(
-            self.aws.client("sqs"),
+            self.aws.client("sqs", self.stack.function_credentials),
             self.stack.ingest_queue_url,
             self.invoker,
             batch_size=int(parameters["IngestBatchSize"]),

@@ -2,7 +2,8 @@
 
 The runner stops the server on exit and on Ctrl-C. This covers the runner being killed outright
 (kill -9, a crash), so that no server is ever left running: the server exits once its parent
-is gone. Usage: `python -m scripts.moto_server PARENT_PID [moto.server arguments...]`.
+is gone. Usage: `python -m scripts.moto_server PARENT_PID [moto.server arguments...]`. IAM
+enforcement is modelled as in scripts/execution_role.py; the runner switches it on.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ def exit_with_parent(parent_pid: int, poll_seconds: float = 0.5) -> None:
 def main(argv: list[str]) -> None:
     exit_with_parent(int(argv[0]))
     from moto.server import main as moto_main
+
+    from scripts.execution_role import model_aws_authorization
+
+    # Once the runner switches IAM enforcement on, denials answer as AWS's do, and are printed.
+    model_aws_authorization(print_denials=True)
 
     moto_main(argv[1:])
 

@@ -45,7 +45,8 @@ def test_uploads_outside_the_prefix_never_reach_the_function(pipeline):
 
 
 def test_a_failing_function_is_retried_then_its_event_goes_to_the_dlq():
-    # GIVEN a function whose output bucket does not exist (every attempt fails transiently)
+    # GIVEN a function pointed at an output bucket that its role does not cover (every attempt
+    # is denied, transiently as far as the function can tell)
     with LocalPipeline(workers=1, overrides={"OUTPUT_BUCKET": "missing-bucket"}) as failing:
         failing.upload("uploads/retry.jpg", encode(photo(300, 200), "JPEG"))
         # WHEN the event is handled
@@ -53,7 +54,8 @@ def test_a_failing_function_is_retried_then_its_event_goes_to_the_dlq():
         # THEN it was tried three times (Lambda's two retries), then dead-lettered as-is
         assert invocation.attempts == 3
         assert invocation.dead_lettered
-        assert "NoSuchBucket" in invocation.error
+        # (HeadObject answers a bare 403: a HEAD response has no body to say more)
+        assert "S3 HeadObject s3://missing-bucket/retry_512w.webp failed: 403" in invocation.error
         [dead] = failing.dead_letters()
         assert dead == invocation.event
 

@@ -34,6 +34,7 @@ from tests.integration.test_function_role import (
     thumbnails_of,
     world,  # noqa: F401 - a fixture
 )
+from tests.integration.templates import cfn_lint_findings
 from tests.integration.test_redrive import lambda_gave_up_on
 
 OPERATOR_TEMPLATE = template_model.REPO_ROOT / "iac" / "operator-policy.yaml"
@@ -196,6 +197,11 @@ def test_every_operator_statement_is_needed_by_some_run(
     taken = [action] if action else statement.actions
     denied = {denial.action for failure in failures for denial in failure.denials}
     assert denied & set(taken), f"no run needs {taken} of {statement.name}:\n{report(failures)}"
+
+
+def test_the_operator_template_is_cfn_lint_clean() -> None:
+    # GIVEN the template WHEN cfn-lint checks it as `make lint` does THEN it finds nothing
+    assert cfn_lint_findings(OPERATOR_TEMPLATE.read_text(encoding="utf-8")) == []
 
 
 def test_the_policy_document_is_valid_json_for_iam() -> None:
