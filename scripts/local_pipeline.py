@@ -1085,6 +1085,15 @@ class LocalPipeline:
                     raise TimeoutError(f"no outcome after {timeout_seconds:.0f}s for: {missing}")
                 self._done.wait(timeout=min(remaining, 0.5))
 
+    def denials(self) -> list[str]:
+        """Every request moto refused for want of a permission, as its server printed them
+        ("AccessDenied: <who> may not <action> on <resource>"); needs a log_dir."""
+        log = self._log("moto.log")
+        if log is None or not log.exists():
+            return []
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+        return list(dict.fromkeys(line for line in lines if line.startswith("AccessDenied: ")))
+
     def dead_letters(self) -> list[dict[str, Any]]:
         """Every DLQ message so far, parsed (the function's own records and Lambda's failed
         events). Reading drains the local queue; the messages are kept here."""

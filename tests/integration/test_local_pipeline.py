@@ -2,6 +2,7 @@
 
 import pytest
 
+from scripts import execution_role
 from scripts.local_pipeline import LocalPipeline
 from scripts.sample_images import encode, photo
 
@@ -87,3 +88,34 @@ def test_a_crashing_or_hanging_function_costs_only_its_execution_environment():
         fine = pipeline.wait_for(["uploads/crash/fine.jpg"], 60)["uploads/crash/fine.jpg"]
         assert fine.response["outcomes"][0]["status"] == "written"
         assert pipeline.output_keys() == ["crash/fine_128w.webp", "crash/fine_512w.webp"]
+
+
+def test_a_permission_missing_from_the_role_shows_up_with_its_action_and_resource(
+    tmp_path, monkeypatch
+):
+    # GIVEN the template's role less the statement that lets the function write thumbnails
+    real = execution_role.function_role_policies
+
+    def without_write(parameters, resources):
+        policies = real(parameters, resources)
+        [write] = [s for s in execution_role.statements_of(policies) if "WriteThumbnails" in s.name]
+        return execution_role.without(policies, write)
+
+    monkeypatch.setattr(execution_role, "function_role_policies", without_write)
+    with LocalPipeline(workers=1, log_dir=tmp_path, max_retries=0) as pipeline:
+        # WHEN an image is uploaded
+        pipeline.upload("uploads/denied.jpg", encode(photo(300, 200), "JPEG"))
+        invocation = pipeline.wait_for(["uploads/denied.jpg"], 60)["uploads/denied.jpg"]
+
+        # THEN the function fails on it, saying which action on which resource was denied
+        assert invocation.dead_lettered
+        assert (
+            "is not authorized to perform: s3:PutObject on resource: "
+            "arn:aws:s3:::sip-local-output/denied_128w.webp" in invocation.error
+        )
+        # AND the run lists every denial (the demo prints them after its table)
+        assert pipeline.denials() == [
+            "AccessDenied: arn:aws:sts::123456789012:assumed-role/ThumbnailFunctionRole/"
+            "ThumbnailFunctionRole may not s3:PutObject on "
+            "arn:aws:s3:::sip-local-output/denied_128w.webp"
+        ]

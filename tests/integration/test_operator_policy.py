@@ -20,6 +20,7 @@ from scripts import backfill, execution_role, redrive, template_model
 from scripts.execution_role import Statement
 from tests.conftest import INPUT_BUCKET, FakeLambdaContext
 from tests.integration.conftest import event_of
+from tests.integration.templates import cfn_lint_findings
 from tests.integration.test_duplicates_and_deletes import removed
 from tests.integration.test_function_role import (
     DLQ_NAME,
@@ -34,7 +35,6 @@ from tests.integration.test_function_role import (
     thumbnails_of,
     world,  # noqa: F401 - a fixture
 )
-from tests.integration.templates import cfn_lint_findings
 from tests.integration.test_redrive import lambda_gave_up_on
 
 OPERATOR_TEMPLATE = template_model.REPO_ROOT / "iac" / "operator-policy.yaml"
