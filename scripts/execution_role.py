@@ -2,6 +2,7 @@
 
     function_role_policies  the role's inline policies as SAM synthesizes them for a deployment
                             shape, every Ref/GetAtt/Sub resolved to the local resources' names
+    operator_policies       the same for iac/operator-policy.yaml (redrive, backfill)
     assume_role             create a role holding exactly those policies in moto; its credentials
     model_aws_authorization make moto's IAM enforcement closer to AWS's (see below); every
                             denial is recorded in DENIALS and, in the server, printed to stderr
@@ -38,6 +39,7 @@ from scripts import template_model
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 FUNCTION_ROLE = "ThumbnailFunctionRole"
+OPERATOR_TEMPLATE = template_model.REPO_ROOT / "iac" / "operator-policy.yaml"
 LAMBDA_TRUST = {
     "Version": "2012-10-17",
     "Statement": [
@@ -105,7 +107,32 @@ def function_role_policies(
     template = template_model.load()
     resolved = template_model.resolve(template, parameters)
     role = template_model.sam_transform(resolved)["Resources"][FUNCTION_ROLE]["Properties"]
-    values = {
+    values = _values(template, parameters, resources)
+    return list(template_model.substitute(role["Policies"], values))
+
+
+def operator_policies(
+    parameters: dict[str, str], resources: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """iac/operator-policy.yaml's managed policy for these parameters, resolved like the
+    function's (`resources`: "BatchOperationsRole.Arn" when InventoryBucketName is set)."""
+    template = template_model.load(OPERATOR_TEMPLATE)
+    resolved = template_model.resolve(template, parameters)
+    document = resolved["Resources"]["OperatorPolicy"]["Properties"]["PolicyDocument"]
+    values = _values(template, parameters, resources or {})
+    return [
+        {
+            "PolicyName": "OperatorPolicy",
+            "PolicyDocument": template_model.substitute(document, values),
+        }
+    ]
+
+
+def _values(
+    template: dict[str, Any], parameters: dict[str, str], resources: dict[str, str]
+) -> dict[str, str]:
+    """What Ref and Fn::GetAtt resolve to: parameters, pseudo parameters, local resources."""
+    return {
         **template_model.parameter_values(template, parameters),
         "AWS::AccountId": ACCOUNT_ID,
         "AWS::Region": REGION,
@@ -116,7 +143,6 @@ def function_role_policies(
         "11111111-2222-3333-4444-555555555555",
         **resources,
     }
-    return list(template_model.substitute(role["Policies"], values))
 
 
 def statements_of(policies: list[dict[str, Any]]) -> list[Statement]:

@@ -262,6 +262,8 @@ class LocalStack:
     effective_parameters: dict[str, Any] = field(default_factory=dict)
     #: The function's role's credentials, once `enforce_role` made it.
     function_credentials: dict[str, str] = field(default_factory=dict)
+    #: An operator's (iac/operator-policy.yaml), for redrive and backfill; also from then on.
+    operator_credentials: dict[str, str] = field(default_factory=dict)
 
     @property
     def queued(self) -> bool:
@@ -338,7 +340,8 @@ class LocalStack:
 
     def enforce_role(self) -> None:
         """The function runs under its role from now on, as in AWS: a role holding exactly the
-        template's statements for these parameters, with moto enforcing IAM for everyone."""
+        template's statements for these parameters, with moto enforcing IAM for everyone. The
+        operators' tools get a role holding iac/operator-policy.yaml's policy."""
         sqs_arn = f"arn:aws:sqs:{REGION}:{execution_role.ACCOUNT_ID}"
         resources = {
             "OutputBucket": self.output_bucket,
@@ -351,9 +354,21 @@ class LocalStack:
         policies = execution_role.function_role_policies(
             {**self.parameters, "InputBucketName": self.input_bucket}, resources
         )
+        iam, sts = self.aws.client("iam"), self.aws.client("sts")
         self.function_credentials = execution_role.assume_role(
-            self.aws.client("iam"), self.aws.client("sts"), execution_role.FUNCTION_ROLE, policies
+            iam, sts, execution_role.FUNCTION_ROLE, policies
         )
+        operator = execution_role.operator_policies(
+            {
+                "ThumbnailFunctionName": "sip-local-ThumbnailFunction",
+                "InputBucketName": self.input_bucket,
+                "InputPrefix": self.function_env["INPUT_PREFIX"],
+                "OutputBucketName": self.output_bucket,
+                "DeadLetterQueueUrl": self.dlq_url,
+                "SyncDeletes": "true" if self.sync_deletes else "false",
+            }
+        )
+        self.operator_credentials = execution_role.assume_role(iam, sts, "Operator", operator)
         self.aws.enforce_iam()
 
 

@@ -345,10 +345,18 @@ def necessity_cases() -> Iterator[Any]:
                     )
 
 
+#: "Sid" or "Sid:action" -> why no path here needs it. Empty: every statement is needed. A
+#: statement kept for a path no test can run goes here, justified as in the template.
+NOT_EXERCISED: dict[str, str] = {}
+
+
 @pytest.mark.parametrize(("shape", "statement", "action"), list(necessity_cases()))
 def test_every_statement_is_needed_by_some_path(
     harness: Harness, statement: Statement, action: str | None
 ) -> None:
+    name = ":".join(filter(None, [statement.body.get("Sid"), action]))
+    if name in NOT_EXERCISED:
+        pytest.skip(f"{name}: {NOT_EXERCISED[name]}")
     # GIVEN the role without that one statement (or without that one action of it)
     harness.grant(execution_role.without(POLICIES[harness.shape], statement, action))
 

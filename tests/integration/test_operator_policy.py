@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import app
-from scripts import backfill, execution_role, redrive, template_model
+from scripts import backfill, execution_role, redrive
 from scripts.execution_role import Statement
 from tests.conftest import INPUT_BUCKET, FakeLambdaContext
 from tests.integration.conftest import event_of
@@ -37,7 +37,7 @@ from tests.integration.test_function_role import (
 )
 from tests.integration.test_redrive import lambda_gave_up_on
 
-OPERATOR_TEMPLATE = template_model.REPO_ROOT / "iac" / "operator-policy.yaml"
+OPERATOR_TEMPLATE = execution_role.OPERATOR_TEMPLATE
 INVENTORY_BUCKET = "thumbs-inventory"
 MANIFEST = "inventory/uploads-in/thumbnails/2026-11-22T01-00Z/manifest.json"
 #: Statements no local run can need, and why; docs/security.md says what protects them.
@@ -64,19 +64,8 @@ def operator_policy(shape: str) -> list[dict[str, Any]]:
             "NotificationTopicArn": "arn:aws:sns:us-east-1:123456789012:thumbs-notifications",
             "InventoryBucketName": INVENTORY_BUCKET,
         }
-    template = template_model.load(OPERATOR_TEMPLATE)
-    resolved = template_model.resolve(template, parameters)
-    values = {
-        **template_model.parameter_values(template, parameters),
-        "AWS::AccountId": execution_role.ACCOUNT_ID,
-        "AWS::Region": execution_role.REGION,
-        "AWS::Partition": "aws",
-        "BatchOperationsRole.Arn": "arn:aws:iam::123456789012:role/BatchOperationsRole",
-    }
-    document = template_model.substitute(
-        resolved["Resources"]["OperatorPolicy"]["Properties"]["PolicyDocument"], values
-    )
-    return [{"PolicyName": "OperatorPolicy", "PolicyDocument": document}]
+    batch_role = {"BatchOperationsRole.Arn": "arn:aws:iam::123456789012:role/BatchOperations"}
+    return execution_role.operator_policies(parameters, batch_role)
 
 
 SHAPES = ["defaults", "sync-deletes-notifications"]
