@@ -42,7 +42,7 @@ INVENTORY_BUCKET = "thumbs-inventory"
 MANIFEST = "inventory/uploads-in/thumbnails/2026-11-22T01-00Z/manifest.json"
 #: Statements no local run can need, and why; docs/security.md says what protects them.
 NOT_EXERCISED = {
-    "ReadStack": "--stack-name also calls Lambda, which moto cannot authorise (see below)",
+    "ReadStack": "used only by --stack-name, which goes on to lambda:GetFunctionConfiguration",
     "ReadFunctionSettings": "moto answers SignatureDoesNotMatch to Lambda requests signed with "
     "session credentials, so lambda:GetFunctionConfiguration cannot be enforced",
     "StartBatchOperationsJobs": "moto has no s3control CreateJob",
