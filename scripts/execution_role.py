@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -104,6 +105,8 @@ def function_role_policies(
     "arn:aws:s3:::thumbs-out", "DeadLetterQueue.Arn": ...}. The input bucket's name is a
     parameter here (InputBucketName), as the role spells it out instead of referring to it.
     """
+    # SAM's transform asks boto3 for a region; a local run may have none configured.
+    os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
     template = template_model.load()
     resolved = template_model.resolve(template, parameters)
     role = template_model.sam_transform(resolved)["Resources"][FUNCTION_ROLE]["Properties"]
