@@ -7,7 +7,7 @@ resolve          what CloudFormation would create for those values: conditions e
                  AWS::NoValue dropped (for checkov, and to prove each mode's dependencies)
 dependency_cycle the first circular dependency among resources, or None
 
-`with_parameters` and `resolve` are scripts/template_model.py's (the local twin uses them too).
+`with_parameters` and `resolve` are scripts/local/template_model.py's (the local twin's too).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import graphlib
 import re
 from typing import Any
 
-from scripts.template_model import resolve, with_parameters
+from scripts.local.template_model import resolve, with_parameters
 from tests.integration import templates
 from tests.integration.templates import APP_TEMPLATE as TEMPLATE_PATH
 from tests.integration.templates import Template

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from scripts.template_model import APP_TEMPLATE, REPO_ROOT, Template, load, sam_transform
+from scripts.local.template_model import (
+    APP_TEMPLATE,
+    OPERATOR_TEMPLATE,
+    REPO_ROOT,
+    Template,
+    load,
+    sam_transform,
+)
 
-__all__ = ["APP_TEMPLATE", "REPO_ROOT", "Template", "load", "sam_transform"]
+__all__ = ["APP_TEMPLATE", "OPERATOR_TEMPLATE", "REPO_ROOT", "Template", "load", "sam_transform"]
 
 OIDC_ROLE_TEMPLATE = REPO_ROOT / "iac" / "github-oidc-role.yaml"
 NO_VALUE = {"Ref": "AWS::NoValue"}

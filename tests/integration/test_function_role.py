@@ -1,5 +1,5 @@
 """The function's execution role, proven by running: the real handler under exactly the role
-the template gives it, in moto with IAM enforcement on (scripts/execution_role.py).
+the template gives it, in moto with IAM enforcement on (scripts/local/execution_role.py).
 
 For each deployment shape, the role's inline policies are synthesized from iac/template.yaml
 (SAM transform included), resolved for the local resources, created in moto and assumed. Then
@@ -30,10 +30,11 @@ from moto import mock_aws
 from moto.core.authorization import disable_iam_authentication
 
 import app
-from scripts import execution_role
-from scripts.execution_role import DENIALS, Statement
-from scripts.local_pipeline import EventSourceMapping, send_to_dead_letter_queue
-from scripts.sample_images import encode, photo
+from scripts.local import execution_role
+from scripts.local.event_source import EventSourceMapping
+from scripts.local.execution_role import DENIALS, Statement
+from scripts.local.invoker import send_to_dead_letter_queue
+from scripts.support.sample_images import encode, photo
 from tests.conftest import INPUT_BUCKET, FakeLambdaContext
 from tests.integration.conftest import Stack, event_of
 from tests.integration.test_batch_operations import batch_event

@@ -2,9 +2,9 @@
 
 import pytest
 
-from scripts import execution_role
-from scripts.local_pipeline import LocalPipeline
-from scripts.sample_images import encode, photo
+from scripts.local import execution_role
+from scripts.local.pipeline import LocalPipeline
+from scripts.support.sample_images import encode, photo
 
 
 @pytest.fixture(scope="module")

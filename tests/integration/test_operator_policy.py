@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 
 import app
-from scripts import backfill, execution_role, redrive
-from scripts.execution_role import Statement
+from scripts.local import execution_role
+from scripts.local.execution_role import Statement
+from scripts.ops import backfill, redrive
 from tests.conftest import INPUT_BUCKET, FakeLambdaContext
 from tests.integration.conftest import event_of
-from tests.integration.templates import cfn_lint_findings
+from tests.integration.templates import OPERATOR_TEMPLATE, cfn_lint_findings
 from tests.integration.test_duplicates_and_deletes import removed
 from tests.integration.test_function_role import (
     DLQ_NAME,
@@ -37,7 +38,6 @@ from tests.integration.test_function_role import (
 )
 from tests.integration.test_redrive import lambda_gave_up_on
 
-OPERATOR_TEMPLATE = execution_role.OPERATOR_TEMPLATE
 INVENTORY_BUCKET = "thumbs-inventory"
 MANIFEST = "inventory/uploads-in/thumbnails/2026-11-22T01-00Z/manifest.json"
 #: Statements no local run can need, and why; docs/security.md says what protects them.

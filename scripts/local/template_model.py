@@ -19,8 +19,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_TEMPLATE = REPO_ROOT / "iac" / "template.yaml"
+OPERATOR_TEMPLATE = REPO_ROOT / "iac" / "operator-policy.yaml"
 
 Template = dict[str, Any]
 

@@ -35,12 +35,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from scripts import template_model
+from scripts.local import template_model
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 FUNCTION_ROLE = "ThumbnailFunctionRole"
-OPERATOR_TEMPLATE = template_model.REPO_ROOT / "iac" / "operator-policy.yaml"
 LAMBDA_TRUST = {
     "Version": "2012-10-17",
     "Statement": [
@@ -119,7 +118,7 @@ def operator_policies(
 ) -> list[dict[str, Any]]:
     """iac/operator-policy.yaml's managed policy for these parameters, resolved like the
     function's (`resources`: "BatchOperationsRole.Arn" when InventoryBucketName is set)."""
-    template = template_model.load(OPERATOR_TEMPLATE)
+    template = template_model.load(template_model.OPERATOR_TEMPLATE)
     resolved = template_model.resolve(template, parameters)
     document = resolved["Resources"]["OperatorPolicy"]["Properties"]["PolicyDocument"]
     values = _values(template, parameters, resources or {})
