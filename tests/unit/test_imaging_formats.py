@@ -114,29 +114,43 @@ def test_a_jpeg_named_png_or_anything_is_still_a_jpeg():
 
 
 @pytest.mark.parametrize(
-    ("image_format", "error"),
-    [
-        ("ICO", UnsupportedFormatError),
-        ("PDF", UnsupportedFormatError),
-        ("EPS", UnsupportedFormatError),
-        ("PPM", NotAnImageError),
-        ("PCX", NotAnImageError),
-        ("TGA", NotAnImageError),
-        ("SGI", NotAnImageError),
-    ],
+    "image_format",
+    ["ICO", "PDF", "EPS", "PPM", "PCX", "TGA", "SGI", "DDS", "QOI", "ICNS", "DIB"],
 )
-def test_other_formats_are_refused_before_any_decoder_sees_them(monkeypatch, image_format, error):
-    # GIVEN a valid image in a format the pipeline does not accept
+def test_other_formats_are_refused_by_name_before_any_decoder_sees_them(monkeypatch, image_format):
+    # GIVEN a valid image in a format the pipeline does not accept (TGA has no signature)
     data = encode(photo(64, 64), image_format)
     opened = []
     monkeypatch.setattr(Image, "open", lambda *args, **kwargs: opened.append(args))
 
-    # WHEN thumbnailed / THEN it is refused from its first bytes, Pillow never asked to open it
-    with pytest.raises(error) as caught:
+    # WHEN thumbnailed / THEN it is refused from its first bytes, as that format, Pillow never
+    # asked to open it
+    with pytest.raises(UnsupportedFormatError) as caught:
         make_thumbnails(data, (128,), quality=85, max_pixels=MAX_PIXELS)
     assert opened == []
-    if error is UnsupportedFormatError:
-        assert image_format in str(caught.value)
+    assert str(caught.value).startswith(f"{image_format} images are not accepted")
+
+
+@pytest.mark.parametrize(
+    ("mode", "image_format"),
+    [("L", "PPM"), ("P", "TGA"), ("L", "TGA"), ("RGBA", "TGA"), ("1", "MSP"), ("1", "XBM")],
+)
+def test_grey_palette_and_bilevel_variants_are_named_too(mode, image_format):
+    # GIVEN a PGM, colour-mapped, grey and RGBA TGAs (each another header), bilevel formats
+    data = encode(photo(64, 64).convert(mode), image_format)
+    # WHEN thumbnailed / THEN refused as what they are
+    with pytest.raises(UnsupportedFormatError, match=f"^{image_format} "):
+        make_thumbnails(data, (128,), quality=85, max_pixels=MAX_PIXELS)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"hello, world\n" * 8, bytes(range(256)), bytes(100), b"\n", b"{\"a\": 1}", b"PK\x03\x04zip"],
+)
+def test_not_an_image_is_only_for_bytes_of_no_image_format(data):
+    # GIVEN text, JSON, a zip, counting bytes, zeros / WHEN thumbnailed / THEN no image at all
+    with pytest.raises(NotAnImageError):
+        make_thumbnails(data, (128,), quality=85, max_pixels=MAX_PIXELS)
 
 
 @pytest.mark.parametrize(
