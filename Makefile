@@ -63,6 +63,10 @@ fmt: $(STAMP) ## format the code (ruff --fix, black)
 	$(BIN)/ruff check --fix .
 	$(BIN)/black --quiet .
 
+.PHONY: fuzz
+fuzz: $(STAMP) ## fuzz the image core for FUZZ_SECONDS (default 300); findings are kept as regression tests
+	PYTHONPATH=lambda:. $(BIN)/python -m tests.fuzz.run $(if $(FUZZ_SECONDS),--seconds $(FUZZ_SECONDS))
+
 .PHONY: demo
 demo: $(STAMP) ## run the pipeline locally on generated sample images; thumbnails land in ./out
 	$(BIN)/python -m scripts.demo $(if $(INGEST_MODE),--ingest-mode $(INGEST_MODE))

@@ -11,7 +11,7 @@ from tests.fuzz.mutations import uploads
 from tests.fuzz.target import check_upload
 
 FINDINGS = Path(__file__).parent / "findings"
-SHORT_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
+SHORT_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "1500"))
 
 
 @settings(

@@ -1,14 +1,13 @@
 """Animated GIF and WebP become animated WebP thumbnails with the original timing and looping;
 the frame cap keeps the first frames. Every animation is drawn in the test."""
 
-import random
 from io import BytesIO
 
 import pytest
 from PIL import Image
 
 from scripts.sample_images import animation, encode, moving_box_frames
-from thumbnailer.errors import BadObjectError, TooManyPixelsError
+from thumbnailer.errors import TooManyPixelsError
 from thumbnailer.imaging import make_thumbnails
 
 MAX_PIXELS = 50_000_000
@@ -127,23 +126,3 @@ def test_the_frames_held_for_encoding_count_against_the_pixel_budget():
     # AND with a cap that fits, the same upload is thumbnailed
     made = make_thumbnails(data, (256,), quality=85, max_pixels=held, max_frames=10)
     assert made.frames == 10
-
-
-@pytest.mark.parametrize("image_format", ["GIF", "WEBP"])
-def test_mutated_animations_fail_only_with_our_errors(image_format):
-    # GIVEN a small animation with random bytes overwritten or cut short (a deterministic fuzz)
-    data = animation(moving_box_frames(4, (96, 64)), image_format, durations=[50] * 4, loop=0)
-    rng = random.Random(image_format)
-    outcomes = set()
-    for _ in range(80):
-        mutated = bytearray(data)
-        for _ in range(rng.randint(1, 6)):
-            mutated[rng.randrange(16, len(mutated))] = rng.randrange(256)
-        cut = rng.choice([len(mutated), rng.randrange(16, len(mutated))])
-        # WHEN thumbnailed / THEN it works or raises one of our classified errors, nothing else
-        try:
-            make_thumbnails(bytes(mutated[:cut]), (48,), quality=50, max_pixels=MAX_PIXELS)
-            outcomes.add("ok")
-        except BadObjectError as exc:
-            outcomes.add(exc.reason)
-    assert outcomes - {"ok"}, "the fuzz should have produced at least one bad object"

@@ -4,7 +4,6 @@ AVIF through Pillow's)."""
 
 import json
 import os
-import random
 import subprocess
 import sys
 from io import BytesIO
@@ -15,7 +14,6 @@ from PIL import Image
 
 from scripts.sample_images import encode, heic, jpeg_with_exif, photo
 from thumbnailer.errors import (
-    BadObjectError,
     CorruptImageError,
     NotAnImageError,
     UnsupportedFormatError,
@@ -145,7 +143,7 @@ def test_grey_palette_and_bilevel_variants_are_named_too(mode, image_format):
 
 @pytest.mark.parametrize(
     "data",
-    [b"hello, world\n" * 8, bytes(range(256)), bytes(100), b"\n", b"{\"a\": 1}", b"PK\x03\x04zip"],
+    [b"hello, world\n" * 8, bytes(range(256)), bytes(100), b"\n", b'{"a": 1}', b"PK\x03\x04zip"],
 )
 def test_not_an_image_is_only_for_bytes_of_no_image_format(data):
     # GIVEN text, JSON, a zip, counting bytes, zeros / WHEN thumbnailed / THEN no image at all
@@ -229,23 +227,3 @@ print(json.dumps(seen))
         "rare_decoders_after_jpeg": [],
         "heif": True,
     }
-
-
-@pytest.mark.parametrize("image_format", ["TIFF", "BMP", "HEIF", "AVIF"])
-def test_mutated_images_of_the_new_formats_fail_only_with_our_errors(image_format):
-    # GIVEN valid images with random bytes overwritten or cut short (a small deterministic fuzz)
-    data = source_bytes(image_format, photo(96, 64, seed=8))
-    rng = random.Random(image_format)
-    outcomes = set()
-    for _ in range(60):
-        mutated = bytearray(data)
-        for _ in range(rng.randint(1, 8)):
-            mutated[rng.randrange(16, len(mutated))] = rng.randrange(256)
-        cut = rng.choice([len(mutated), rng.randrange(1, len(mutated))])
-        # WHEN thumbnailed / THEN it works or raises one of our classified errors, nothing else
-        try:
-            make_thumbnails(bytes(mutated[:cut]), (64,), quality=50, max_pixels=MAX_PIXELS)
-            outcomes.add("ok")
-        except BadObjectError as exc:
-            outcomes.add(exc.reason)
-    assert outcomes - {"ok"}, "the fuzz should have produced at least one bad object"
