@@ -1,5 +1,5 @@
-"""Animated GIF and WebP become animated WebP thumbnails with the original timing and looping;
-the frame cap keeps the first frames. Every animation is drawn in the test."""
+"""Animated GIF, WebP and PNG (APNG) become animated WebP thumbnails with the original timing
+and looping; the frame cap keeps the first frames. Every animation is drawn in the test."""
 
 from io import BytesIO
 
@@ -34,7 +34,9 @@ def box_left_edge(frame: Image.Image) -> int:
     )
 
 
-@pytest.mark.parametrize(("image_format", "loop"), [("GIF", 0), ("WEBP", 0), ("WEBP", 3)])
+@pytest.mark.parametrize(
+    ("image_format", "loop"), [("GIF", 0), ("WEBP", 0), ("WEBP", 3), ("PNG", 0), ("PNG", 3)]
+)
 def test_an_animation_becomes_an_animated_webp_with_its_timing(image_format, loop):
     # GIVEN a 6-frame animation of a box crossing a 320x240 picture, each frame its own duration
     data = animation(moving_box_frames(6), image_format, durations=DURATIONS, loop=loop)
@@ -82,9 +84,10 @@ def test_a_transparent_gif_animation_stays_transparent():
         assert frame.getpixel((x + 5, 36))[3] == 255
 
 
-def test_the_frame_cap_keeps_the_first_frames_with_their_timing():
-    # GIVEN a 6-frame GIF and a cap of 4 frames
-    data = animation(moving_box_frames(6), "GIF", durations=DURATIONS, loop=0)
+@pytest.mark.parametrize("image_format", ["GIF", "PNG"])
+def test_the_frame_cap_keeps_the_first_frames_with_their_timing(image_format):
+    # GIVEN a 6-frame GIF or APNG and a cap of 4 frames
+    data = animation(moving_box_frames(6), image_format, durations=DURATIONS, loop=0)
 
     # WHEN thumbnailed
     made = make_thumbnails(data, (128,), quality=85, max_pixels=MAX_PIXELS, max_frames=4)
@@ -126,3 +129,22 @@ def test_the_frames_held_for_encoding_count_against_the_pixel_budget():
     # AND with a cap that fits, the same upload is thumbnailed
     made = make_thumbnails(data, (256,), quality=85, max_pixels=held, max_frames=10)
     assert made.frames == 10
+
+
+def test_an_apng_with_a_default_image_outside_the_animation_animates_only_its_frames():
+    # GIVEN an APNG whose default image (a still for viewers that cannot animate) is not a frame
+    frames = moving_box_frames(4, (64, 48))
+    data = encode(
+        frames[0],
+        "PNG",
+        save_all=True,
+        append_images=frames[1:],
+        duration=[70, 80, 90],
+        default_image=True,
+        loop=0,
+    )
+
+    # WHEN thumbnailed / THEN the thumbnail animates the three frames, not the default image
+    made = make_thumbnails(data, (32,), quality=85, max_pixels=MAX_PIXELS)
+    thumb = Image.open(BytesIO(made.thumbnails[0].data))
+    assert (made.source_format, made.frames, thumb.n_frames) == ("PNG", 3, 3)
