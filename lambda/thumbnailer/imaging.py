@@ -136,10 +136,6 @@ def as_bad_object(exc: Exception, image_format: str) -> BadObjectError:
         return TooManyPixelsError(f"Pillow refuses the {image_format}: {exc}")
     if isinstance(exc, MemoryError):
         return TooManyPixelsError(f"decoding the {image_format} ran out of memory")
-    if isinstance(exc, UnidentifiedImageError):
-        return CorruptImageError(
-            f"the data starts like {image_format} but its header is unreadable"
-        )
     if "truncated" in str(exc).lower():
         return TruncatedImageError(f"the {image_format} data ends early: {exc}")
     if isinstance(exc, _DECODE_ERRORS):
@@ -277,7 +273,14 @@ def open_image(data: bytes) -> tuple[Image.Image, str]:
         raise UnsupportedFormatError(
             f"{image_format} images are not accepted (accepted: {accepted})"
         )
-    image = Image.open(BytesIO(data), formats=[load_decoder(image_format)])
+    try:
+        image = Image.open(BytesIO(data), formats=[load_decoder(image_format)])
+    except UnidentifiedImageError as exc:
+        raise CorruptImageError(
+            f"the data starts like {image_format} but its header is unreadable"
+        ) from exc
+    except _DECODE_ERRORS as exc:  # a header cut short is corrupt, not a truncated image
+        raise CorruptImageError(f"cannot read the {image_format} header: {exc}") from exc
     width, height = image.size
     if width < 1 or height < 1:
         raise CorruptImageError(f"the header declares an empty image ({width}x{height})")
