@@ -35,8 +35,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     seed = args.seed if args.seed is not None else random.randrange(2**32)
     rng = random.Random(seed)
     outcomes: Counter[str] = Counter()
-    # Exceptions nobody anticipated, which the boundary turned into bad objects: worth a look.
-    unanticipated: Counter[str] = Counter()
     findings: list[str] = []
     current: list[bytes] = []
 
@@ -44,10 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     @given(uploads())
     def one(data: bytes) -> None:
         current[:] = [data]
-        result = check_upload(data)
-        outcomes[result.outcome] += 1
-        if result.outcome == "unprocessable_image":
-            unanticipated[result.message] += 1
+        outcomes[check_upload(data).outcome] += 1
 
     print(f"fuzzing the image core for {args.seconds:g} s (--seed {seed})", flush=True)
     started = last_report = time.monotonic()
@@ -65,8 +60,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     elapsed = time.monotonic() - started
     print(f"{inputs} inputs in {elapsed:.0f} s: {inputs / elapsed:.1f} inputs/s")
     print("outcomes: " + ", ".join(f"{name} {count}" for name, count in outcomes.most_common()))
-    for message, count in unanticipated.most_common():
-        print(f"  unprocessable_image x{count}: {message}")
     print(f"findings: {len(findings)}" + "".join(f"\n  {path}" for path in findings))
     return 1 if findings else 0
 
