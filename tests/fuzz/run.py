@@ -37,12 +37,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     outcomes: Counter[str] = Counter()
     findings: list[str] = []
     current: list[bytes] = []
+    slowest, largest = [0.0], [0]
 
     @settings(database=None, deadline=None, suppress_health_check=list(HealthCheck))
     @given(uploads())
     def one(data: bytes) -> None:
         current[:] = [data]
-        outcomes[check_upload(data).outcome] += 1
+        result = check_upload(data)
+        outcomes[result.outcome] += 1
+        slowest[0] = max(slowest[0], result.seconds)
+        largest[0] = max(largest[0], result.peak_bytes or 0)
 
     print(f"fuzzing the image core for {args.seconds:g} s (--seed {seed})", flush=True)
     started = last_report = time.monotonic()
@@ -59,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {inputs} inputs, {inputs / (now - started):.1f}/s", flush=True)
     elapsed = time.monotonic() - started
     print(f"{inputs} inputs in {elapsed:.0f} s: {inputs / elapsed:.1f} inputs/s")
+    print(f"slowest input {slowest[0]:.2f} s, largest peak RSS growth {largest[0] / 2**20:.0f} MiB")
     print("outcomes: " + ", ".join(f"{name} {count}" for name, count in outcomes.most_common()))
     print(f"findings: {len(findings)}" + "".join(f"\n  {path}" for path in findings))
     return 1 if findings else 0
