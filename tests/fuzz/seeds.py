@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from scripts.sample_images import animation, encode, heic, moving_box_frames, photo
+from scripts.support.sample_images import animation, encode, heic, moving_box_frames, photo
 
 
 @dataclass(frozen=True)

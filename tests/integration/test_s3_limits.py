@@ -7,7 +7,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 import app
-from scripts.sample_images import encode, photo
+from scripts.support.sample_images import encode, photo
 from tests.integration.conftest import S3_MAX_KEY_BYTES, event_of
 
 PNG = encode(photo(64, 48), "PNG")

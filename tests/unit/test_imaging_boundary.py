@@ -4,7 +4,7 @@ is a BadObjectError with a reason, never an exception that would look like the w
 import pytest
 from PIL import Image
 
-from scripts.sample_images import encode, gif_with_oversized_frame, photo
+from scripts.support.sample_images import encode, gif_with_oversized_frame, photo
 from thumbnailer import imaging
 from thumbnailer.errors import (
     BadObjectError,
