@@ -71,7 +71,7 @@ fuzz: $(STAMP) ## fuzz the image core for FUZZ_SECONDS (default 300); findings a
 
 .PHONY: clean
 clean: ## remove build output, thumbnails and caches (keeps .venv)
-	rm -rf .aws-sam out .pytest_cache .ruff_cache
+	rm -rf .aws-sam out .pytest_cache .ruff_cache .hypothesis
 
 ##@ The local twin (docs/local-development.md)
 
