@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 SCAN_VENV  := .venv-scan
 SCAN_BIN   := $(SCAN_VENV)/bin
 SCAN_STAMP := $(SCAN_VENV)/.installed
-TEMPLATES  := iac/template.yaml iac/github-oidc-role.yaml
+TEMPLATES  := iac/template.yaml iac/github-oidc-role.yaml iac/operator-policy.yaml
 WORKFLOWS  := $(wildcard .github/workflows/*.yaml)
 # Tests and local runs never need a real account; these keep boto3 and SAM away from ~/.aws.
 export AWS_DEFAULT_REGION ?= us-east-1
