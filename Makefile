@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 SCAN_VENV  := .venv-scan
 SCAN_BIN   := $(SCAN_VENV)/bin
 SCAN_STAMP := $(SCAN_VENV)/.installed
-TEMPLATES  := iac/template.yaml iac/github-oidc-role.yaml
+TEMPLATES  := iac/template.yaml iac/github-oidc-role.yaml iac/operator-policy.yaml
 WORKFLOWS  := $(wildcard .github/workflows/*.yaml)
 # Targets that never talk to a real account give moto (and SAM) a region, unless one is set.
 # redrive and backfill talk to the user's account: they find its region as the AWS CLI does
@@ -68,9 +68,13 @@ fmt: $(STAMP) ## format the code (ruff --fix, black)
 	$(BIN)/ruff check --fix .
 	$(BIN)/black --quiet .
 
+.PHONY: fuzz
+fuzz: $(STAMP) ## fuzz the image core for FUZZ_SECONDS (default 300); findings are kept as regression tests
+	PYTHONPATH=lambda:. $(BIN)/python -m tests.fuzz.run $(if $(FUZZ_SECONDS),--seconds $(FUZZ_SECONDS))
+
 .PHONY: clean
 clean: ## remove build output, thumbnails and caches (keeps .venv)
-	rm -rf .aws-sam out .pytest_cache .ruff_cache
+	rm -rf .aws-sam out .pytest_cache .ruff_cache .hypothesis
 
 ##@ The local twin (docs/local-development.md)
 
