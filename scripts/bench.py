@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / ".bench" / "corpus-v1"
@@ -165,8 +167,8 @@ def libvips(data: bytes) -> list[bytes]:
     return outputs
 
 
-def handler_runner(data: bytes) -> Callable[[], list[bytes]]:
-    """The real handler in moto: S3 get, the core, S3 puts (the DLQ is never used here)."""
+def moto_upload(data: bytes) -> tuple[Any, dict]:
+    """In-process moto S3 holding `data` as an upload, and the S3 event that announces it."""
     import boto3
     from moto import mock_aws
 
@@ -185,6 +187,12 @@ def handler_runner(data: bytes) -> Callable[[], list[bytes]]:
     record["s3"]["object"].update(
         key="uploads/bench/photo.jpg", size=len(data), eTag=put["ETag"].strip('"')
     )
+    return s3, event
+
+
+def handler_runner(data: bytes) -> Callable[[], list[bytes]]:
+    """The real handler in moto: S3 get, the core, S3 puts (the DLQ is never used here)."""
+    s3, event = moto_upload(data)
     sys.path.insert(0, str(REPO / "lambda"))
     import app
 
@@ -228,10 +236,15 @@ def peak_rss_mb() -> float:
 def worker(engine: str, path: str, repeats: int, out_dir: str) -> None:
     data = Path(path).read_bytes()
     try:
-        if engine == "handler":
-            run = handler_runner(data)
+        if engine in RUNNERS:
+            run = RUNNERS[engine](data)
         else:
-            function = {"ours": ours, "baseline": baseline, "libvips": libvips}[engine]
+            function = {
+                "ours": ours,
+                "baseline": baseline,
+                "libvips": libvips,
+                "libvips-animated": libvips_animated,
+            }[engine]
 
             def run() -> list[bytes]:
                 return function(data)
@@ -239,11 +252,12 @@ def worker(engine: str, path: str, repeats: int, out_dir: str) -> None:
         started = time.perf_counter()
         outputs = run()  # warm-up: plugins and caches, as in a warm Lambda
         first_ms = (time.perf_counter() - started) * 1000
-        times = []
+        times, cpu_times = [], []
         for _ in range(repeats):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             outputs = run()
             times.append((time.perf_counter() - started) * 1000)
+            cpu_times.append((time.process_time() - cpu_started) * 1000)
     except Exception as exc:  # noqa: BLE001 - reported in the table, the bench goes on
         # The last clause of the last line says why (libvips prefixes its call chain).
         message = str(exc).strip().splitlines()[-1].split(": ")[-1] if str(exc).strip() else ""
@@ -255,6 +269,7 @@ def worker(engine: str, path: str, repeats: int, out_dir: str) -> None:
         json.dumps(
             {
                 "ms": min(times),
+                "cpu_ms": min(cpu_times),
                 "median_ms": statistics.median(times),
                 "first_ms": first_ms,
                 "runs_ms": [round(t, 1) for t in times],
@@ -448,6 +463,335 @@ def shrink_margins(cases: Sequence[Path]) -> list[tuple[str, float, float, float
     return rows
 
 
+# --- the floor, the handlers, animation, the built package, cost (issue 13) ------------------
+
+
+def floor_runner(data: bytes) -> Callable[[], list[bytes]]:
+    """What no JPEG thumbnailer can avoid: decoding at the DCT scale ours chooses, and the two
+    WebP encodes of our thumbnails (made beforehand, untimed). `ours / floor` is the price of
+    everything else, the resize above all."""
+    from thumbnailer.imaging import (
+        encode_webp,
+        exif_orientation,
+        open_image,
+        render,
+        shrink_on_load,
+        thumbnail_sizes,
+    )
+
+    frames = render(data, WIDTHS, max_pixels=10**10).frames
+
+    def run() -> list[bytes]:
+        image, image_format = open_image(data)
+        turned = exif_orientation(image) in (5, 6, 7, 8)
+        displayed = image.size[::-1] if turned else image.size
+        width, height = max(thumbnail_sizes(displayed, WIDTHS).values())
+        shrink_on_load(image, image_format, (height, width) if turned else (width, height))
+        image.load()
+        return [encode_webp(frames[width], quality=QUALITY) for width in WIDTHS]
+
+    return run
+
+
+def tutorial_handler_runner(data: bytes) -> Callable[[], list[bytes]]:
+    """The tutorial handler in the same moto: S3 get, the tutorial code, S3 puts."""
+    s3, event = moto_upload(data)
+    source = event["Records"][0]["s3"]
+
+    def run() -> list[bytes]:
+        body = s3.get_object(Bucket=source["bucket"]["name"], Key=source["object"]["key"])
+        outputs = baseline(body["Body"].read())
+        for width, output in zip(WIDTHS, outputs, strict=True):
+            s3.put_object(
+                Bucket=HANDLER_ENV["OUTPUT_BUCKET"], Key=f"bench/photo_{width}w.webp", Body=output
+            )
+        return outputs
+
+    return run
+
+
+def libvips_animated(data: bytes) -> list[bytes]:
+    """libvips' animated thumbnail: every frame (`n=-1`), saved as an animated WebP."""
+    import pyvips
+
+    outputs = []
+    for width in WIDTHS:
+        thumb = pyvips.Image.thumbnail_buffer(
+            data, width, height=100_000, size="down", option_string="n=-1"
+        )
+        outputs.append(thumb.webpsave_buffer(Q=QUALITY, keep="none"))
+    return outputs
+
+
+RUNNERS: dict[str, Callable[[bytes], Callable[[], list[bytes]]]] = {
+    "handler": handler_runner,
+    "tutorial-handler": tutorial_handler_runner,
+    "floor": floor_runner,
+}
+
+
+def build_function_tree(target: Path, *, bytecode_python: str) -> Path:
+    """lambda/Makefile's build of the function, for this machine's interpreter instead of
+    Lambda's (same requirements, same pruning, same bytecode step): the real artifact holds
+    aarch64 CPython 3.13 libraries, which this interpreter cannot import. `bytecode_python`
+    compiles the .pyc files (empty: none, as a build machine without CPython 3.13 ships)."""
+    shutil.rmtree(target, ignore_errors=True)
+    python = FUNCTION_PYTHON if FUNCTION_PYTHON.exists() else Path(sys.executable)
+    subprocess.run(
+        [
+            "make",
+            "--silent",
+            "-f",
+            str(REPO / "lambda" / "Makefile"),
+            "build-ThumbnailFunction",
+            f"ARTIFACTS_DIR={target}",
+            f"PYTHON={python}",
+            "PIP_TARGET_FLAGS=",
+            f"PYTHON_FOR_BYTECODE={bytecode_python}",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return target
+
+
+def build_ships_bytecode() -> str | None:
+    """The Python version `sam build` compiles the package's bytecode with here, or None."""
+    result = subprocess.run(
+        [
+            "make",
+            "--silent",
+            "-f",
+            str(REPO / "lambda" / "Makefile"),
+            "--eval",
+            "print-bytecode-python: ; @echo $(PYTHON_FOR_BYTECODE)",
+            "print-bytecode-python",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    python = result.stdout.strip()
+    if not python:
+        return None
+    version = subprocess.run(
+        [python, "-c", "import sys; print(sys.version.split()[0])"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return version.stdout.strip() or None
+
+
+def built_package_imports(runs: int = 7) -> dict[str, Any]:
+    """`import app` from the package as lambda/Makefile builds it, with and without the
+    bytecode the build ships when it has a CPython 3.13; each in a fresh interpreter, with
+    Lambda's environment, the runtime's boto3 precompiled (in .venv-function) and no
+    bytecode written (Lambda's /var/task is read-only)."""
+    python = FUNCTION_PYTHON if FUNCTION_PYTHON.exists() else Path(sys.executable)
+    figures: dict[str, Any] = {"bytecode_by": build_ships_bytecode()}
+    for label, bytecode_python in (("with bytecode", str(python)), ("no bytecode", "")):
+        tree = build_function_tree(
+            REPO / ".bench" / f"function-{label.split()[0]}", bytecode_python=bytecode_python
+        )
+        env = {
+            **HANDLER_ENV,
+            **LAMBDA_ENV,
+            "LAMBDA_TASK_ROOT": str(tree),
+            "PYTHONPATH": str(tree),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PATH": os.environ.get("PATH", ""),
+        }
+        code = "import time; t = time.perf_counter(); import app; print(time.perf_counter() - t)"
+        times = [
+            1000
+            * float(
+                subprocess.run(
+                    [str(python), "-c", code],
+                    cwd=tree,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )
+            for _ in range(runs)
+        ]
+        figures[label] = {"median": statistics.median(times), "best": min(times)}
+    return figures
+
+
+#: AWS Lambda on-demand prices, arm64, US East (N. Virginia), first pricing tier
+#: (https://aws.amazon.com/lambda/pricing/, as published on 2026-06-18). S3 request charges
+#: (one GET, one HEAD, two PUTs per upload) are not included.
+PRICE_DATE = "2026-06-18"
+ARM64_GB_SECOND_USD = 0.0000133334
+REQUEST_USD = 0.20 / 1_000_000
+#: Lambda gives a function one full vCPU at 1,769 MB, and a proportional share below.
+FULL_VCPU_MB = 1769
+COST_MEMORY_SIZES_MB = (512, 1024, 1769, 3008)
+#: The corpus mix the cost table averages, each image equally likely.
+COST_MIX = (
+    "JPEG 2 MP",
+    "JPEG 6 MP",
+    "JPEG 12 MP",
+    "JPEG 24 MP",
+    "PNG 12 MP alpha",
+    "HEIC 12 MP",
+    "GIF 100 frames",
+)
+
+
+def lambda_duration_ms(cpu_ms: float, io_ms: float, memory_mb: int) -> float:
+    """Billed duration at `memory_mb`: the core is single-threaded, so its CPU time stretches
+    by 1769 / memory below one vCPU and gains nothing above; waiting on S3 does not scale."""
+    return cpu_ms * max(1.0, FULL_VCPU_MB / memory_mb) + io_ms
+
+
+def cost_per_million_usd(duration_ms: float, memory_mb: int) -> float:
+    gb_seconds = memory_mb / 1024 * duration_ms / 1000
+    return 1_000_000 * (gb_seconds * ARM64_GB_SECOND_USD + REQUEST_USD)
+
+
+def cost_table(rows: Sequence[Row]) -> list[tuple[int, float, float]]:
+    """(memory MB, mean billed ms, USD per million uploads) over the corpus mix, from our
+    measured CPU time per image and the handler's measured time around the core."""
+    cpu = [
+        r.results["ours"]["cpu_ms"]
+        for r in rows
+        if r.case.name in COST_MIX and "cpu_ms" in r.results.get("ours", {})
+    ]
+    if not cpu:
+        return []
+    io = [
+        r.results["handler"]["ms"] - r.results["ours"]["ms"]
+        for r in rows
+        if "ms" in r.results.get("handler", {}) and "ms" in r.results.get("ours", {})
+    ]
+    io_ms = statistics.mean(io) if io else 0.0
+    table = []
+    for memory in COST_MEMORY_SIZES_MB:
+        durations = [lambda_duration_ms(c, io_ms, memory) for c in cpu]
+        mean = statistics.mean(durations)
+        table.append(
+            (memory, mean, statistics.mean(cost_per_million_usd(d, memory) for d in durations))
+        )
+    return table
+
+
+#: The extra engines' rows are printed in their own tables, not in the main one.
+SIDE_ENGINES = ("floor", "tutorial-handler", "libvips-animated")
+HANDLER_CASES = ("JPEG 6 MP", "JPEG 12 MP", "JPEG 24 MP")
+
+
+def extra_engines(case: Case, *, with_handler: bool) -> tuple[str, ...]:
+    engines: tuple[str, ...] = ("floor",) if case.photo_jpeg else ()
+    if with_handler:
+        engines += ("handler", "tutorial-handler")
+    if case.animated:
+        engines += ("libvips-animated",)
+    return engines
+
+
+def _ratio(row: Row, slower: str, faster: str) -> float | None:
+    a, b = row.results.get(slower, {}), row.results.get(faster, {})
+    return a["ms"] / b["ms"] if "ms" in a and "ms" in b else None
+
+
+def side_tables(rows: Sequence[Row], built_imports: dict[str, Any]) -> str:
+    lines = [
+        "| JPEG | ours ms | floor ms (decode + 2 encodes) | ours / floor |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        ratio = _ratio(row, "ours", "floor")
+        if ratio:
+            lines.append(
+                f"| {row.case.name} | {row.results['ours']['ms']:.0f} | "
+                f"{row.results['floor']['ms']:.0f} | {ratio:.2f}x |"
+            )
+    lines += [
+        "",
+        "| JPEG | handler ms | tutorial handler ms | speed-up |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        ratio = _ratio(row, "tutorial-handler", "handler")
+        if ratio:
+            lines.append(
+                f"| {row.case.name} | {row.results['handler']['ms']:.0f} | "
+                f"{row.results['tutorial-handler']['ms']:.0f} | {ratio:.1f}x |"
+            )
+    lines += ["", "| Animation | engine | ms | bytes |", "| --- | --- | ---: | ---: |"]
+    for row in rows:
+        for engine in ("ours", "libvips-animated"):
+            result = row.results.get(engine, {})
+            if row.case.animated and "ms" in result:
+                lines.append(
+                    f"| {row.case.name} | {engine} | {result['ms']:.0f} | {result['bytes']:,} |"
+                )
+    lines += [
+        "",
+        "import app, the package as lambda/Makefile builds it "
+        f"(the build's bytecode here: Python {built_imports['bytecode_by'] or 'none'}):",
+    ]
+    for label in ("with bytecode", "no bytecode"):
+        figures = built_imports[label]
+        lines.append(f"  {label}: median {figures['median']:.0f} ms, best {figures['best']:.0f} ms")
+    table = cost_table(rows)
+    if table:
+        lines += [
+            "",
+            f"| Memory (MB) | ms per upload (mix) | USD per 1M uploads (arm64, {PRICE_DATE}) |",
+            "| ---: | ---: | ---: |",
+        ]
+        lines += [f"| {memory:,} | {ms:.0f} | {usd:.2f} |" for memory, ms, usd in table]
+    return "\n".join(lines)
+
+
+def issue_13_targets(rows: Sequence[Row], built_imports: dict[str, Any]) -> list[tuple[bool, str]]:
+    checks = []
+    for row in rows:
+        floor = _ratio(row, "ours", "floor")
+        if floor and row.case.photo_jpeg:
+            checks.append((floor <= 1.3, f"{row.case.name}: {floor:.2f}x the floor <= 1.3x"))
+        handler = _ratio(row, "tutorial-handler", "handler")
+        if handler:
+            goal = 8 if row.megapixels >= 24 else 5
+            checks.append(
+                (
+                    handler >= goal,
+                    f"{row.case.name}: handler {handler:.1f}x the tutorial handler >= {goal}x",
+                )
+            )
+        if "ours" in row.psnr and "baseline" in row.psnr and row.case.photo_jpeg:
+            mine, theirs = row.psnr["ours"], row.psnr["baseline"]
+            checks.append(
+                (
+                    mine >= theirs - 0.5,
+                    f"{row.case.name}: 512w {mine:.2f} dB >= baseline's {theirs:.2f} - 0.5",
+                )
+            )
+        ours, vips = row.results.get("ours", {}), row.results.get("libvips-animated", {})
+        if "ms" in ours and "ms" in vips:
+            checks.append(
+                (
+                    ours["ms"] <= vips["ms"],
+                    f"{row.case.name}: {ours['ms']:.0f} ms <= libvips' {vips['ms']:.0f}",
+                )
+            )
+            checks.append(
+                (
+                    ours["bytes"] <= vips["bytes"],
+                    f"{row.case.name}: {ours['bytes']:,} bytes <= libvips' {vips['bytes']:,}",
+                )
+            )
+    median = built_imports["with bytecode"]["median"]
+    checks.append((median < 250, f"import app (built package, bytecode): {median:.0f} ms < 250"))
+    return checks
+
+
 # --- the report ------------------------------------------------------------------------------
 
 
@@ -477,7 +821,7 @@ def run_case(case: Case, *, with_handler: bool = False) -> Row:
     except Exception:  # noqa: BLE001 - not an image we read: the engines will say why
         megapixels = 0.0
     row = Row(case, megapixels)
-    engines = (*ENGINES, "handler") if with_handler else ENGINES
+    engines = (*ENGINES, *extra_engines(case, with_handler=with_handler))
     with tempfile.TemporaryDirectory() as out:
         for engine in engines:
             print(f"  {case.name}: {engine}", file=sys.stderr, flush=True)
@@ -494,6 +838,8 @@ def render_table(rows: Sequence[Row]) -> str:
     ]
     for row in rows:
         for engine, result in row.results.items():
+            if engine in SIDE_ENGINES:
+                continue
             label = f"{row.case.name} ({row.megapixels:.1f} MP)" if engine == "ours" else ""
             if engine == "ours" and row.case.animated:
                 label += ", animated out (the others: a still)"
@@ -574,8 +920,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     cases = [] if args.no_corpus else corpus()
     for directory in args.directories:
         cases += directory_cases(directory)
-    rows = [run_case(case, with_handler=case.name == "JPEG 12 MP") for case in cases]
+    rows = [run_case(case, with_handler=case.name in HANDLER_CASES) for case in cases]
     imports = import_times()
+    built_imports = built_package_imports()
     named = {case.name: case for case in corpus()}
     methods = webp_methods(named["JPEG 12 MP"], named["GIF 100 frames"])
     margins = shrink_margins([named["JPEG 6 MP"].path, named["JPEG 24 MP"].path, zone_plate_jpeg()])
@@ -611,7 +958,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{ours_result['first_ms']:.0f} ms, then {ours_result['ms']:.0f} ms"
             )
     print()
-    checks = check_targets(rows, imports)
+    print(f"\n{side_tables(rows, built_imports)}")
+    checks = check_targets(rows, imports) + issue_13_targets(rows, built_imports)
     for passed, text in checks:
         print(f"{'PASS' if passed else 'FAIL'}  {text}")
     elapsed = time.perf_counter() - started
@@ -630,6 +978,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     for r in rows
                 ],
                 "imports_ms": imports,
+                "built_package_imports_ms": built_imports,
+                "cost": cost_table(rows),
                 "webp_methods": methods,
                 "shrink_margins": margins,
             },
