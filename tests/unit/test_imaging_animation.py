@@ -147,3 +147,31 @@ def test_mutated_animations_fail_only_with_our_errors(image_format):
         except BadObjectError as exc:
             outcomes.add(exc.reason)
     assert outcomes - {"ok"}, "the fuzz should have produced at least one bad object"
+
+
+def test_every_frame_of_a_photographic_animation_keeps_the_stills_quality():
+    # GIVEN a 12-frame camera pan over a photo-like scene, as an opaque GIF (no forced key frames
+    # in the WebP: libwebp decides, so each frame is either a key frame or a good sub-frame)
+    from scripts.quality import psnr
+    from scripts.sample_images import photo
+
+    scene = photo(520, 135, seed=3)
+    sources = [scene.crop((20 * i, 0, 20 * i + 240, 135)) for i in range(12)]
+    data = animation(
+        [frame.convert("P", palette=Image.Palette.ADAPTIVE) for frame in sources],
+        "GIF",
+        durations=[40] * 12,
+        loop=0,
+    )
+
+    # WHEN thumbnailed to 120 px wide
+    made = make_thumbnails(data, (120,), quality=85, max_pixels=MAX_PIXELS)
+    frames, _ = decoded_frames(made.thumbnails[0].data)
+
+    # THEN each frame is within 30 dB of the exact Lanczos of its decoded GIF frame, and opaque
+    gif = Image.open(BytesIO(data))
+    for index, (_, frame) in enumerate(frames):
+        gif.seek(index)
+        exact = gif.convert("RGB").resize(frame.size, Image.Resampling.LANCZOS)
+        assert psnr(frame.convert("RGB"), exact) >= 30, index
+        assert frame.getextrema()[3] == (255, 255), index
