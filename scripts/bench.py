@@ -759,7 +759,7 @@ def issue_13_targets(rows: Sequence[Row], built_imports: dict[str, Any]) -> list
             checks.append(
                 (
                     handler >= goal,
-                    f"{row.case.name}: handler {handler:.1f}x the tutorial handler >= {goal}x",
+                    f"{row.case.name}: handler {handler:.2f}x the tutorial handler >= {goal}x",
                 )
             )
         ours, vips = row.results.get("ours", {}), row.results.get("libvips-animated", {})
