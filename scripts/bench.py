@@ -7,7 +7,8 @@ corpus and on any directory you name. Not a test: it prints figures and checks t
 Every measurement runs in a fresh process, so peak memory (VmHWM) is that case's own. Each
 process decodes the image once untimed (plugins load, caches warm up, as in a warm Lambda),
 then the best of its timed runs is reported: on a shared machine the fastest run is the one
-least disturbed by other work (the median is kept in .bench/results.json). libvips runs with
+least disturbed by other work (the median is kept in .bench/results.json). Ratios are taken in
+CPU time, which other work on the machine disturbs far less than wall time. libvips runs with
 VIPS_CONCURRENCY=1 because Lambda below 1769 MB has a single vCPU; Pillow is single-threaded
 too.
 """
