@@ -7,7 +7,8 @@ from io import BytesIO
 import pytest
 from PIL import Image
 
-from scripts.sample_images import animation, encode, moving_box_frames
+from scripts.support.quality import psnr
+from scripts.support.sample_images import animation, encode, moving_box_frames, photo
 from thumbnailer.errors import BadObjectError, TooManyPixelsError
 from thumbnailer.imaging import make_thumbnails
 
@@ -152,9 +153,6 @@ def test_mutated_animations_fail_only_with_our_errors(image_format):
 def test_every_frame_of_a_photographic_animation_keeps_the_stills_quality():
     # GIVEN a 12-frame camera pan over a photo-like scene, as an opaque GIF (no forced key frames
     # in the WebP: libwebp decides, so each frame is either a key frame or a good sub-frame)
-    from scripts.quality import psnr
-    from scripts.sample_images import photo
-
     scene = photo(520, 135, seed=3)
     sources = [scene.crop((20 * i, 0, 20 * i + 240, 135)) for i in range(12)]
     data = animation(
