@@ -625,11 +625,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         ours_result = row.results.get("ours", {})
         if row.case.name == "JPEG 12 MP" and "first_ms" in ours_result:
             print(
-                f"first call in a fresh process ({row.case.name}): "
+                f"\nfirst call in a fresh process ({row.case.name}): "
                 f"{ours_result['first_ms']:.0f} ms, then {ours_result['ms']:.0f} ms"
             )
-    print()
-    print(f"\n{side_tables(rows, built_imports)}")
+    print(f"\n{side_tables(rows, built_imports)}\n")
     checks = check_targets(rows) + issue_13_targets(rows, built_imports)
     for passed, text in checks:
         print(f"{'PASS' if passed else 'FAIL'}  {text}")
