@@ -17,7 +17,7 @@ from thumbnailer.errors import (
     TransientError,
 )
 from thumbnailer.imaging import make_thumbnails
-from thumbnailer.keys import output_key_for, relative_key
+from thumbnailer.keys import check_output_keys, output_key_for, relative_key
 from thumbnailer.models import Outcome, SourceObject, Status
 from thumbnailer.notifications import notification_for
 from thumbnailer.observability import logger, metrics, tracer
@@ -138,6 +138,7 @@ class ThumbnailService:
         settings = self._settings
         started = perf_counter()
         keys = {width: output_key_for(relative, width) for width in settings.thumb_widths}
+        check_output_keys(keys.values())
         if source.bucket == settings.output_bucket and any(
             key.startswith(settings.input_prefix) for key in keys.values()
         ):

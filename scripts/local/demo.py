@@ -101,7 +101,8 @@ def run(
     *,
     workers: int = 2,
     ingest_mode: str = "direct",
-) -> list[Row]:
+) -> tuple[list[Row], list[str]]:
+    """A row per input, and every call the function's role was denied."""
     out_dir.mkdir(parents=True, exist_ok=True)
     parameters = {"IngestMode": ingest_mode}
     with LocalPipeline(
@@ -136,7 +137,7 @@ def run(
                  [made[t] for t in sorted(thumbnails_of(prefix + name)) if t in made],
                  uploaded_at[name])
             for name in inputs
-        ]  # fmt: skip
+        ], pipeline.denials()  # fmt: skip
 
 
 def _row(
@@ -192,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     # The samples include broken files on purpose; the given images must all succeed.
     expected_failures = set() if args.paths else {n for n in inputs if n.startswith("broken/")}
     try:
-        rows = run(inputs, args.out, workers=args.workers, ingest_mode=args.ingest_mode)
+        rows, denials = run(inputs, args.out, workers=args.workers, ingest_mode=args.ingest_mode)
     except KeyboardInterrupt:
         print("\ninterrupted; the local stand-in has been shut down", file=sys.stderr)
         return 130
@@ -202,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     table = summary_table(rows, args.out)
     (args.out / SUMMARY_FILE).write_text(table, encoding="utf-8")
     print(table, end="")
+    if denials:
+        print("\nIAM denied the function's role (the template's ThumbnailFunction Policies):",
+              *denials, sep="\n  ", file=sys.stderr)  # fmt: skip
     failed = {row.name for row in rows if row.failed}
     if failed == expected_failures:
         return 0
