@@ -60,3 +60,28 @@ def test_event_keys_are_url_decoded_before_naming():
     assert output_key_for(relative_key(source.key, "uploads/"), 128) == (
         "My Photos/été 2024+fun (1)_128w.webp"
     )
+
+
+def test_every_rendition_and_the_manifest_are_named_from_the_stem():
+    # GIVEN every rendition configured / WHEN planned
+    from thumbnailer.keys import planned_keys
+
+    keys = planned_keys(
+        "a.b/photo.v2.jpg",
+        widths=(512, 128),
+        formats=("webp", "avif"),
+        crops=((1200, 630), (256, 256)),
+        manifest=True,
+    )
+    # THEN one key per rendition and format, the manifest last
+    assert keys == [
+        "a.b/photo.v2_128w.webp",
+        "a.b/photo.v2_512w.webp",
+        "a.b/photo.v2_256x256.webp",
+        "a.b/photo.v2_1200x630.webp",
+        "a.b/photo.v2_128w.avif",
+        "a.b/photo.v2_512w.avif",
+        "a.b/photo.v2_256x256.avif",
+        "a.b/photo.v2_1200x630.avif",
+        "a.b/photo.v2.json",
+    ]
