@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from time import perf_counter
@@ -335,7 +336,8 @@ class ThumbnailService:
             crops=settings.crop_sizes,
             manifest=True,
         )
-        for key in [keys[-1], *keys[:-1]]:
+        listed = self._listed_in_manifest(keys[-1])
+        for key in [keys[-1], *keys[:-1], *sorted(set(listed) - set(keys))]:
             info = self._store.head(settings.output_bucket, key)
             if info is None:
                 continue
@@ -356,6 +358,17 @@ class ThumbnailService:
         metrics.add_metric(name="ThumbnailsDeleted", unit=MetricUnit.Count, value=len(deleted))
         logger.info("source deleted; thumbnails deleted", thumbnails=deleted)
         return Outcome(source, Status.DELETED, deleted=tuple(deleted))
+
+    def _listed_in_manifest(self, key: str) -> list[str]:
+        """The rendition keys a manifest lists (renditions since unconfigured, such as old
+        crops, included); none if there is no manifest or it is unreadable."""
+        bucket = self._settings.output_bucket
+        try:
+            data = self._store.head(bucket, key) and self._store.read(bucket, key, max_bytes=2**20)
+            return [item["key"] for item in json.loads(data or b"{}").get("renditions", [])]
+        except (ObjectTooLargeError, ValueError, TypeError, KeyError, AttributeError):
+            logger.warning("the manifest is unreadable; only configured renditions are deleted")
+            return []
 
     @staticmethod
     def _missing(source: SourceObject) -> Outcome:
