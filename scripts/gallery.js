@@ -53,23 +53,17 @@ for (const canvas of document.querySelectorAll("canvas.placeholder")) {
   if (img.complete && img.naturalWidth) reveal(); else img.addEventListener("load", reveal);
 }
 
-// For the browser test: decode every rendition, and say what the page itself shows.
-async function check() {
-  const listing = JSON.parse(document.getElementById("renditions").textContent);
-  const renditions = await Promise.all(listing.map(async (item) => {
-    const img = new Image();
-    img.src = item.src;
-    try { await img.decode(); } catch (error) { return { ...item, decoded: false }; }
-    return { ...item, decoded: true, naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight };
-  }));
-  const shown = await Promise.all([...document.querySelectorAll("picture img")].map(async (img) => {
-    try { await img.decode(); } catch (error) { /* reported as not complete below */ }
-    return { src: img.currentSrc, complete: img.complete, naturalWidth: img.naturalWidth,
-             naturalHeight: img.naturalHeight, width: img.getAttribute("width"),
-             height: img.getAttribute("height") };
-  }));
+// For the browser test, once every image has loaded (or failed): what the browser decoded.
+window.addEventListener("load", () => {
+  const describe = (img) => ({
+    src: img.currentSrc || img.src, complete: img.complete, naturalWidth: img.naturalWidth,
+    naturalHeight: img.naturalHeight, width: Number(img.getAttribute("width")),
+    height: Number(img.getAttribute("height")), format: img.dataset.format || "",
+  });
+  const renditions = [...document.querySelectorAll("img[data-format]")].map(describe);
+  const shown = [...document.querySelectorAll("picture img")].map(describe);
   const placeholders = [...document.querySelectorAll("canvas.placeholder")].map((c) => ({
     hash: c.dataset.blurhash, painted: c.dataset.painted === "true" }));
-  document.getElementById("check").textContent = JSON.stringify({ renditions, shown, placeholders });
-}
-check();
+  const report = { renditions, shown, placeholders };
+  document.getElementById("check").textContent = JSON.stringify(report);
+});

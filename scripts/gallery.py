@@ -4,8 +4,8 @@ A static page that works from the file system and fetches nothing from the inter
 upload a `<picture>` (AVIF source before WebP, `srcset`/`sizes` from the widths, `width` and
 `height` from the manifest so that nothing shifts), its BlurHash placeholder painted on a
 canvas until the image arrives (the decoder is inline), the crops beside it, and every
-failure with its dead-letter reason. A script in the page records what the browser decoded
-into `<pre id="check">`, which the browser test reads.
+failure with its dead-letter reason, and every rendition file in a table. A script in the
+page records what the browser decoded into `<pre id="check">`, which the browser test reads.
 """
 
 from __future__ import annotations
@@ -54,10 +54,12 @@ def write_gallery(out_dir: Path, uploads: list[Upload]) -> Path:
         if u.dlq_reason
     ]
     pictures = [p for upload in uploads for p in _pictures(out_dir, upload.outputs)]
-    listing = [
-        {"src": _url(p.key), "width": p.width, "height": p.height, "format": p.format}
+    files = "".join(
+        f"<tr><td><code>{html.escape(p.key)}</code></td><td>{p.width}x{p.height}</td>"
+        f'<td><img src="{_url(p.key)}" width="{p.width}" height="{p.height}" '
+        f'data-format="{p.format}" alt="" class="file"></td></tr>'
         for p in pictures
-    ]
+    )
     page = _PAGE.format(
         uploads="\n".join(sections) or "<p>No image was processed.</p>",
         failures=(
@@ -65,8 +67,7 @@ def write_gallery(out_dir: Path, uploads: list[Upload]) -> Path:
             if failures
             else ""
         ),
-        # In a <script> element, "</" would end it: JSON allows "<\/" for the same text.
-        listing=json.dumps(listing).replace("</", "<\\/"),
+        files=files,
         script=(Path(__file__).with_name("gallery.js")).read_text(encoding="utf-8"),
         style=_STYLE,
     )
@@ -189,6 +190,7 @@ canvas.placeholder { position: absolute; inset: 0; width: 100%; height: 100%;
 canvas.placeholder.loaded { opacity: 0; }
 .facts, figcaption { color: #666; font-size: 13px; }
 .failures code { color: #a00; }
+img.file { max-width: 160px; height: auto; }
 """
 
 _PAGE = """<!doctype html>
@@ -206,7 +208,8 @@ before the WebP one, <code>srcset</code> from the widths, the size from the mani
 placeholder until the image arrives, and the crops beside.</p>
 {uploads}
 {failures}
-<script type="application/json" id="renditions">{listing}</script>
+<details><summary>Every rendition file, as stored</summary>
+<table class="files">{files}</table></details>
 <pre id="check" hidden></pre>
 <script>{script}</script>
 </body>
