@@ -166,3 +166,45 @@ def test_the_notification_names_every_key_written(stack):
     message = notification_for(outcome, stack.output_bucket).message
     assert sorted(item["key"] for item in message["thumbnails"]) == sorted(RENDITIONS)
     assert message["manifest"] == {"bucket": stack.output_bucket, "key": "shop/bag.json"}
+
+
+RENDITIONS_ENV = {"OUTPUT_FORMATS": "webp,avif", "CROP_SIZES": "256x256", "WRITE_MANIFEST": "true"}
+ALL_OF_BAG = [
+    "shop/bag.json",
+    *(f"shop/bag_{n}.{f}" for f in ("avif", "webp") for n in ("128w", "256x256", "512w")),
+]
+
+
+def test_a_backfill_remakes_objects_whose_rendition_set_changed(
+    stack, capsys, monkeypatch, tmp_path
+):
+    from scripts import backfill
+
+    monkeypatch.chdir(tmp_path)
+    stack.s3.put_object(Bucket=stack.input_bucket, Key=KEY, Body=PHOTO)
+    assert backfill.main(["--bucket", stack.input_bucket]) == 0
+    assert stack.output_keys() == ["shop/bag_128w.webp", "shop/bag_512w.webp"]
+    # WHEN the renditions are turned on and the backfill runs again
+    for name, value in RENDITIONS_ENV.items():
+        monkeypatch.setenv(name, value)
+    assert backfill.main(["--bucket", stack.input_bucket]) == 0
+    # THEN the object counted as stale and got every rendition and its manifest
+    assert "written 1   up to date 0" in capsys.readouterr().out
+    assert stack.output_keys() == sorted(ALL_OF_BAG)
+
+
+def test_batch_operations_make_every_rendition(stack, lambda_context, monkeypatch):
+    from tests.integration.test_batch_operations import batch_event, only_result
+
+    for name, value in RENDITIONS_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(app, "SETTINGS", Settings.from_env())
+    app.thumbnail_service.cache_clear()
+    stack.s3.put_object(Bucket=stack.input_bucket, Key=KEY, Body=PHOTO)
+    # WHEN S3 Batch Operations names the object
+    result = only_result(
+        app.lambda_handler(batch_event("2.0", stack.input_bucket, KEY), lambda_context)
+    )
+    # THEN it succeeds with every rendition and the manifest
+    assert result["resultCode"] == "Succeeded"
+    assert stack.output_keys() == sorted(ALL_OF_BAG)
