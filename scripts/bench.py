@@ -568,6 +568,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.path.insert(0, str(REPO / "lambda"))
     from PIL import Image
 
+    from scripts import bench_renditions
+    from thumbnailer.settings import DEFAULT_AVIF_QUALITY
+
     # The reference decodes the 100 MP JPEG in full, on purpose.
     warnings.simplefilter("ignore", Image.DecompressionBombWarning)
     started = time.perf_counter()
@@ -610,8 +613,28 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"first call in a fresh process ({row.case.name}): "
                 f"{ours_result['first_ms']:.0f} ms, then {ours_result['ms']:.0f} ms"
             )
-    print()
+    photos = [(c.name, c.path.read_bytes()) for c in corpus() if c.photo_jpeg or c.name in (
+        "PNG 12 MP alpha", "HEIC 12 MP")]  # fmt: skip
+    renditions_table, renditions = bench_renditions.report(
+        photos, named["GIF 100 frames"].path.read_bytes()
+    )
+    print(f"\n{renditions_table}\n")
     checks = check_targets(rows, imports)
+    checks.append(
+        (
+            renditions["comparison"]["chosen"] == int(DEFAULT_AVIF_QUALITY),
+            f"AVIF_QUALITY's default ({DEFAULT_AVIF_QUALITY}) is the lowest that matches WebP's "
+            f"SSIM (measured: {renditions['comparison']['chosen']})",
+        )
+    )
+    default_ms = {name: ms for name, ms, _ in renditions["configurations"]}
+    checks.append(
+        (
+            default_ms["default (WebP 128w, 512w)"]
+            <= 1.1 * default_ms["before renditions (make_thumbnails)"],
+            "the default renditions cost no more than the thumbnails before them (10% noise)",
+        )
+    )
     for passed, text in checks:
         print(f"{'PASS' if passed else 'FAIL'}  {text}")
     elapsed = time.perf_counter() - started
@@ -632,6 +655,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "imports_ms": imports,
                 "webp_methods": methods,
                 "shrink_margins": margins,
+                "renditions": renditions,
             },
             indent=2,
         )
