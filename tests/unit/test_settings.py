@@ -161,7 +161,7 @@ def test_renditions_are_off_by_default():
     settings = Settings.from_env(BASE)
     assert settings.output_formats == ("webp",)
     assert (settings.crop_sizes, settings.write_manifest) == ((), False)
-    assert settings.avif_quality == 55
+    assert settings.avif_quality == 70
 
 
 def test_renditions_settings_are_parsed():
