@@ -96,7 +96,9 @@ def describe_thumbnail(data: bytes) -> str:
     if data.startswith(b"{"):
         return f"manifest {len(data) / 1024:.1f}KB"
     with Image.open(BytesIO(data)) as image:
-        return f"{image.width}x{image.height} {image.format} {len(data) / 1024:.1f}KB"
+        # WebP unlabelled, as before renditions existed.
+        label = "" if image.format == "WEBP" else f" {image.format}"
+        return f"{image.width}x{image.height}{label} {len(data) / 1024:.1f}KB"
 
 
 def run(
