@@ -16,7 +16,11 @@ import pytest
 
 from scripts import demo
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+#: Debian's package (what `make browser` installs); GitHub's runners ship Google Chrome.
+CHROMIUM = next(
+    filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))),
+    "/usr/bin/chromium",
+)
 #: No network, no first-run work, no sandbox (CI runs as root); every wait is bounded.
 CHROMIUM_FLAGS = (
     "--headless",
