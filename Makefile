@@ -17,8 +17,10 @@ WORKFLOWS  := $(wildcard .github/workflows/*.yaml)
 export AWS_DEFAULT_REGION ?= us-east-1
 
 .PHONY: help
-help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+help: ## list the targets, grouped as the docs are
+	@awk -F ':.*## ' '/^##@ /{printf "\n%s\n", substr($$0, 5)} /^[a-z-]+:.*## /{printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+##@ Setting up and checking (docs/local-development.md)
 
 $(STAMP): pyproject.toml lambda/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -62,7 +64,7 @@ lint: $(STAMP) $(SCAN_STAMP) ## lint code, templates and workflows (ruff, black,
 	$(SCAN_BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
 	$(SCAN_BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	@if command -v actionlint >/dev/null; then actionlint $(WORKFLOWS); \
-	else echo "actionlint: not installed, skipped (CI installs it; see README)"; fi
+	else echo "actionlint: not installed, skipped (CI installs it; see docs/local-development.md)"; fi
 
 .PHONY: audit
 audit: $(SCAN_STAMP) ## known vulnerabilities in the function's dependencies (pip-audit; needs PyPI's JSON API)
@@ -73,38 +75,54 @@ fmt: $(STAMP) ## format the code (ruff --fix, black)
 	$(BIN)/ruff check --fix .
 	$(BIN)/black --quiet .
 
+.PHONY: clean
+clean: ## remove build output, thumbnails and caches (keeps .venv)
+	rm -rf .aws-sam out .pytest_cache .ruff_cache
+
+##@ The local twin (docs/local-development.md)
+
 .PHONY: demo
 demo: $(STAMP) ## run the pipeline locally on generated sample images; thumbnails and out/index.html land in ./out (RENDITIONS=1: every rendition on)
-	$(BIN)/python -m scripts.demo $(if $(INGEST_MODE),--ingest-mode $(INGEST_MODE)) \
+	$(BIN)/python -m scripts.local.demo $(if $(INGEST_MODE),--ingest-mode $(INGEST_MODE)) \
 		$(if $(RENDITIONS),--renditions) \
 		$(if $(OUTPUT_FORMATS),--output-formats $(OUTPUT_FORMATS)) \
 		$(if $(AVIF_QUALITY),--avif-quality $(AVIF_QUALITY)) \
 		$(if $(CROP_SIZES),--crop-sizes $(CROP_SIZES)) \
 		$(if $(WRITE_MANIFEST),--write-manifest $(WRITE_MANIFEST))
 
-# Day-2 operations (README: Operations). They read the deployed stack with ARGS="--stack-name
+.PHONY: local-aws
+local-aws: $(STAMP) ## local S3 + SQS for `sam local invoke --env-vars events/env.json`; Ctrl-C stops it
+	$(BIN)/python -m scripts.local.local_aws $(if $(LOCAL_AWS_HOST),--host $(LOCAL_AWS_HOST))
+
+.PHONY: loadtest
+loadtest: $(STAMP) ## N images (default 1000) through the local pipeline; checks that none is lost
+	$(BIN)/python -m scripts.bench.loadtest $(if $(N),-n $(N)) $(if $(WORKERS),--workers $(WORKERS)) $(if $(INGEST_MODE),--ingest-mode $(INGEST_MODE))
+
+##@ Deploying (docs/deploy.md)
+
+.PHONY: build
+build: $(STAMP) ## sam build (no Docker, no local Python 3.13 needed)
+	$(BIN)/sam build
+
+##@ Operations (docs/operations.md)
+
+# Day-2 operations (docs/operations.md). They read the deployed stack with ARGS="--stack-name
 # NAME", or the function's environment variables set in the shell (how local runs work).
 OPS := PYTHONPATH=lambda $(BIN)/python -m
 
 .PHONY: redrive
 redrive: $(STAMP) ## replay the dead-letter queue (ARGS="--stack-name NAME --dry-run ...")
-	$(OPS) scripts.redrive $(ARGS)
+	$(OPS) scripts.ops.redrive $(ARGS)
 
 .PHONY: backfill
 backfill: $(STAMP) ## make missing or out-of-date thumbnails for the whole prefix (ARGS=...)
-	$(OPS) scripts.backfill $(ARGS)
+	$(OPS) scripts.ops.backfill $(ARGS)
 
 .PHONY: ops-demo
 ops-demo: $(STAMP) ## redrive, backfill, Batch Operations, deletes, duplicates on the local stand-in
-	$(OPS) scripts.ops_demo
+	$(OPS) scripts.ops.demo
 
-.PHONY: local-aws
-local-aws: $(STAMP) ## local S3 + SQS for `sam local invoke --env-vars events/env.json`; Ctrl-C stops it
-	$(BIN)/python -m scripts.local_aws $(if $(LOCAL_AWS_HOST),--host $(LOCAL_AWS_HOST))
-
-.PHONY: loadtest
-loadtest: $(STAMP) ## N images (default 1000) through the local pipeline; checks that none is lost
-	$(BIN)/python -m scripts.loadtest $(if $(N),-n $(N)) $(if $(WORKERS),--workers $(WORKERS)) $(if $(INGEST_MODE),--ingest-mode $(INGEST_MODE))
+##@ Performance (docs/performance.md)
 
 # The function's runtime packages alone (and the runtime's boto3), for measuring its import.
 FUNCTION_VENV := .venv-function
@@ -116,12 +134,4 @@ $(FUNCTION_VENV)/.installed: lambda/requirements.txt pyproject.toml
 
 .PHONY: bench
 bench: $(STAMP) $(FUNCTION_VENV)/.installed ## time the image core vs the tutorial code and libvips (add your own: DIR=~/Pictures)
-	$(BIN)/python -m scripts.bench $(DIR)
-
-.PHONY: build
-build: $(STAMP) ## sam build (no Docker, no local Python 3.13 needed)
-	$(BIN)/sam build
-
-.PHONY: clean
-clean: ## remove build output, thumbnails and caches (keeps .venv)
-	rm -rf .aws-sam out .pytest_cache .ruff_cache
+	$(BIN)/python -m scripts.bench.bench $(DIR)

@@ -20,4 +20,4 @@ make --no-print-directory -s -C "$repo" venv >&2
 
 # Paths stay relative to where you are; Python finds the repo's modules through PYTHONPATH.
 export PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}"
-exec "$repo/.venv/bin/python" -m scripts.demo "$@"
+exec "$repo/.venv/bin/python" -m scripts.local.demo "$@"

@@ -41,7 +41,7 @@ from thumbnailer.errors import (
 from thumbnailer.formats import ACCEPTED_FORMATS, HEAD_BYTES, load_decoder, sniff_format
 from thumbnailer.settings import WEBP_MAX_SIDE
 
-#: libwebp's effort (0 fast .. 6 small), chosen by measurement (README "Performance"). Stills:
+#: libwebp's effort (0 fast .. 6 small), chosen by measurement (docs/performance.md). Stills:
 #: 2, the knee of the curve: 0 and 1 are 25 to 40% bigger, while 3 and 4 take 2.5 times as long
 #: to save 4 to 6% on photos (12% with alpha), at the same PSNR, on files of a few KB. Animations:
 #: 5, because there the bytes are large: 13 to 19% smaller than 2 to 4 on photographic

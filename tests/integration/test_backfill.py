@@ -1,12 +1,12 @@
-"""`scripts/backfill.py` against moto: skips what is up to date, resumes where it stopped."""
+"""`scripts/ops/backfill.py` against moto: skips what is up to date, resumes where it stopped."""
 
 import json
 
 import pytest
 
 import app
-from scripts import backfill
-from scripts.sample_images import encode, photo
+from scripts.ops import backfill
+from scripts.support.sample_images import encode, photo
 from tests.integration.conftest import event_of
 from thumbnailer.errors import TransientError
 from thumbnailer.processing import ThumbnailService

@@ -6,7 +6,7 @@ from urllib.parse import quote_plus
 import pytest
 
 import app
-from scripts.sample_images import encode, photo
+from scripts.support.sample_images import encode, photo
 from tests.integration.conftest import load_event
 
 JPEG = encode(photo(900, 600), "JPEG")

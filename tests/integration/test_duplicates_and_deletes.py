@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.data_classes import S3Event
 from PIL import Image
 
 import app
-from scripts.sample_images import encode, photo
+from scripts.support.sample_images import encode, photo
 from tests.integration.conftest import event_of
 from thumbnailer.models import SourceObject, Status
 from thumbnailer.processing import ThumbnailService

@@ -26,8 +26,10 @@ from cfnlint.decode import cfn_yaml
 from moto import mock_aws
 
 import app
-from scripts.local_aws import create, event_files, function_env, objects_named_by
-from scripts.local_pipeline import REGION, TEMPLATE, LambdaInvoker, free_port
+from scripts.local.invoker import LambdaInvoker
+from scripts.local.local_aws import create, event_files, function_env, objects_named_by
+from scripts.local.resources import TEMPLATE
+from scripts.local.server import REGION, free_port
 from tests.integration.conftest import load_event
 from thumbnailer.settings import ENV_VARS, LOCAL_ENDPOINT_ENV_VAR, Settings
 
@@ -208,7 +210,7 @@ def test_make_local_aws_serves_every_event_file_over_http(tmp_path):
     log = tmp_path / "local-aws.log"
     with log.open("w") as output:
         server = subprocess.Popen(
-            [sys.executable, "-m", "scripts.local_aws", "--port", str(port)],
+            [sys.executable, "-m", "scripts.local.local_aws", "--port", str(port)],
             cwd=REPO,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
             stdout=output,

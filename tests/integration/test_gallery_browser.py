@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from scripts import demo
+from scripts.local import demo
 
 #: Debian's package (what `make browser` installs); GitHub's runners ship Google Chrome.
 CHROMIUM = next(

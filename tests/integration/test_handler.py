@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 from PIL import Image
 
 import app
-from scripts.sample_images import encode, photo, transparent_logo
+from scripts.support.sample_images import encode, photo, transparent_logo
 from tests.integration.conftest import event_of, load_event
 from thumbnailer.errors import TransientError
 from thumbnailer.models import SourceObject, Status

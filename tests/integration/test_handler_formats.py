@@ -7,8 +7,8 @@ from io import BytesIO
 from PIL import Image
 
 import app
-from scripts import icc_profiles
-from scripts.sample_images import animation, encode, heic, moving_box_frames, photo
+from scripts.support.sample_images import animation, encode, heic, moving_box_frames, photo
+from tests import icc_profiles
 from tests.integration.conftest import event_of
 from thumbnailer.budget import pixel_budget
 

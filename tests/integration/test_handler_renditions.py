@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.data_classes import S3Event
 from PIL import Image
 
 import app
-from scripts.sample_images import animation, encode, photo
+from scripts.support.sample_images import animation, encode, photo
 from tests.integration.conftest import event_of
 from tests.integration.test_duplicates_and_deletes import removed, with_sequencer
 from thumbnailer.models import SourceObject, Status
@@ -178,7 +178,7 @@ ALL_OF_BAG = [
 def test_a_backfill_remakes_objects_whose_rendition_set_changed(
     stack, capsys, monkeypatch, tmp_path
 ):
-    from scripts import backfill
+    from scripts.ops import backfill
 
     monkeypatch.chdir(tmp_path)
     stack.s3.put_object(Bucket=stack.input_bucket, Key=KEY, Body=PHOTO)

@@ -3,7 +3,7 @@
 import subprocess
 from pathlib import Path
 
-from scripts.sample_images import encode, photo, transparent_logo
+from scripts.support.sample_images import encode, photo, transparent_logo
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "invoke_local.sh"
 

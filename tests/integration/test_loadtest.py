@@ -1,6 +1,6 @@
 """`make loadtest`, small: 50 images through the local twin, and nothing is lost."""
 
-from scripts.loadtest import run
+from scripts.bench.loadtest import run
 
 
 def test_fifty_uploads_each_end_with_all_thumbnails_or_one_dlq_record():

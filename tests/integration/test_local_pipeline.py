@@ -2,8 +2,8 @@
 
 import pytest
 
-from scripts.local_pipeline import LocalPipeline
-from scripts.sample_images import encode, photo
+from scripts.local.pipeline import LocalPipeline
+from scripts.support.sample_images import encode, photo
 
 
 @pytest.fixture(scope="module")

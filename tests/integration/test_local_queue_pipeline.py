@@ -6,8 +6,8 @@ from urllib.parse import unquote_plus
 
 import pytest
 
-from scripts.local_pipeline import LocalPipeline
-from scripts.sample_images import encode, photo
+from scripts.local.pipeline import LocalPipeline
+from scripts.support.sample_images import encode, photo
 
 MAX_RECEIVES = 2
 QUEUE_MODE = {

@@ -7,7 +7,7 @@ import boto3
 import pytest
 
 import app
-from scripts.sample_images import encode, photo
+from scripts.support.sample_images import encode, photo
 from tests.integration.conftest import event_of
 from tests.integration.test_batch_operations import batch_event
 from tests.integration.test_duplicates_and_deletes import removed

@@ -8,7 +8,7 @@ import zipfile
 import boto3
 from moto import mock_aws
 
-from scripts.operations import resolve_deployment
+from scripts.ops.common import resolve_deployment
 
 FUNCTION_ENV = {
     "OUTPUT_BUCKET": "thumbs-from-stack",

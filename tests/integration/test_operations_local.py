@@ -3,8 +3,8 @@ the real handler in worker processes, the scripts in processes of their own."""
 
 import pytest
 
-from scripts.local_pipeline import LocalPipeline
-from scripts.ops_demo import (
+from scripts.local.pipeline import LocalPipeline
+from scripts.ops.demo import (
     JPEG,
     batch_event,
     run_tool,
@@ -31,8 +31,8 @@ def test_redrive_replays_a_failed_event_and_keeps_the_bad_object(pipeline, tmp_p
     assert broken.response["outcomes"][0]["status"] == "rejected"
 
     # WHEN `make redrive` runs, first as a dry run
-    dry_code, dry = run_tool(pipeline, "scripts.redrive", "--dry-run", cwd=tmp_path)
-    code, out = run_tool(pipeline, "scripts.redrive", cwd=tmp_path)
+    dry_code, dry = run_tool(pipeline, "scripts.ops.redrive", "--dry-run", cwd=tmp_path)
+    code, out = run_tool(pipeline, "scripts.ops.redrive", cwd=tmp_path)
 
     # THEN the dry run listed both kinds, and the real run replayed one and kept one
     assert (dry_code, code) == (0, 0), dry + out
@@ -54,10 +54,15 @@ def test_backfill_makes_what_new_settings_need_and_resumes(pipeline, tmp_path):
 
     # WHEN `make backfill` runs twice, the first time stopping after two objects
     first_code, first = run_tool(
-        pipeline, "scripts.backfill", *args, "--limit", "2", cwd=tmp_path, **sizes
+        pipeline, "scripts.ops.backfill", *args, "--limit", "2", cwd=tmp_path, **sizes
     )
     code, out = run_tool(
-        pipeline, "scripts.backfill", "--bucket", pipeline.stack.input_bucket, cwd=tmp_path, **sizes
+        pipeline,
+        "scripts.ops.backfill",
+        "--bucket",
+        pipeline.stack.input_bucket,
+        cwd=tmp_path,
+        **sizes,
     )
 
     # THEN the second run resumed after the first one's checkpoint and finished the prefix

@@ -6,8 +6,8 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 import app
-from scripts.local_pipeline import lambda_sqs_record
-from scripts.sample_images import encode, photo
+from scripts.local.event_source import lambda_sqs_record
+from scripts.support.sample_images import encode, photo
 from tests.integration.conftest import event_of, load_event
 
 JPEG = encode(photo(600, 400), "JPEG")

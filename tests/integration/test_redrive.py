@@ -1,4 +1,4 @@
-"""`scripts/redrive.py` against moto: both kinds of DLQ message, replayed through the service."""
+"""`scripts/ops/redrive.py` against moto: both kinds of DLQ message, replayed by the service."""
 
 import dataclasses
 import json
@@ -6,8 +6,8 @@ import json
 import pytest
 
 import app
-from scripts import redrive
-from scripts.sample_images import encode, photo
+from scripts.ops import redrive
+from scripts.support.sample_images import encode, photo
 from tests.integration.conftest import event_of
 
 JPEG = encode(photo(900, 600), "JPEG")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.sample_images import encode, photo
+from scripts.support.sample_images import encode, photo
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -85,7 +85,7 @@ def _start_demo_and_wait_until_busy(
     being written, with the port of its local AWS."""
     options = ["--out", str(out), "--ingest-mode", ingest_mode]
     demo = subprocess.Popen(
-        [sys.executable, "-m", "scripts.demo", str(photos), *options],
+        [sys.executable, "-m", "scripts.local.demo", str(photos), *options],
         cwd=REPO,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,
@@ -127,7 +127,7 @@ def test_ctrl_c_mid_work_shuts_down_the_server_and_every_worker(
     demo, port = _start_demo_and_wait_until_busy(photos, tmp_path / "out", ingest_mode)
     children = _children(demo.pid)
     workers = {pid for pid in children if "spawn_main" in _cmdline(pid)}
-    servers = {pid for pid in children if "scripts.moto_server" in _cmdline(pid)}
+    servers = {pid for pid in children if "scripts.local.server" in _cmdline(pid)}
     assert workers
     assert len(servers) == 1
 

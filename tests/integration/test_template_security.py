@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import app
-from scripts.sample_images import encode, photo
+from scripts.support.sample_images import encode, photo
 from tests.integration.conftest import event_of
 from tests.integration.templates import (
     APP_TEMPLATE,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.demo import collect_inputs
+from scripts.local.demo import collect_inputs
 
 
 def _touch(path: Path) -> Path:

@@ -8,7 +8,7 @@ from io import BytesIO
 import pytest
 from PIL import Image, ImageChops, ImageDraw
 
-from scripts.sample_images import encode, jpeg_with_exif, photo, transparent_logo
+from scripts.support.sample_images import encode, jpeg_with_exif, photo, transparent_logo
 from thumbnailer.errors import (
     BadObjectError,
     CorruptImageError,

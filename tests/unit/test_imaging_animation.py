@@ -7,7 +7,7 @@ from io import BytesIO
 import pytest
 from PIL import Image
 
-from scripts.sample_images import animation, encode, moving_box_frames
+from scripts.support.sample_images import animation, encode, moving_box_frames
 from thumbnailer.errors import BadObjectError, TooManyPixelsError
 from thumbnailer.imaging import make_thumbnails
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from scripts.sample_images import encode, photo
+from scripts.support.sample_images import encode, photo
 from thumbnailer.budget import (
     MIN_BUDGET_PIXELS,
     decode_cost,

@@ -1,13 +1,13 @@
 """Colour: sources with an ICC profile come out as the same colours in sRGB, with no profile
-embedded. The profiles are built in code (scripts/icc_profiles.py), from published primaries."""
+embedded. The profiles are built in code (tests/icc_profiles.py), from published primaries."""
 
 from io import BytesIO
 
 import pytest
 from PIL import Image, ImageCms
 
-from scripts import icc_profiles
-from scripts.sample_images import encode, heic
+from scripts.support.sample_images import encode, heic
+from tests import icc_profiles
 from thumbnailer.imaging import make_thumbnails
 
 MAX_PIXELS = 50_000_000

@@ -7,8 +7,8 @@ from io import BytesIO
 import pytest
 from PIL import Image, ImageDraw, PngImagePlugin
 
-from scripts.quality import psnr
-from scripts.sample_images import encode, photo, zone_plate
+from scripts.support.quality import psnr
+from scripts.support.sample_images import encode, photo, zone_plate
 from thumbnailer.imaging import make_thumbnails, render
 
 MAX_PIXELS = 50_000_000

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from scripts.sample_images import encode, heic, jpeg_with_exif, photo
+from scripts.support.sample_images import encode, heic, jpeg_with_exif, photo
 from thumbnailer.errors import (
     BadObjectError,
     CorruptImageError,

@@ -2,7 +2,7 @@
 
 from collections import Counter
 
-from scripts.loadtest import BROKEN_EVERY, broken_images, check_invariant, corpus
+from scripts.bench.loadtest import BROKEN_EVERY, broken_images, check_invariant, corpus
 
 EXPECTED = {
     "uploads/a.jpg": {"a_128w.webp", "a_512w.webp"},

@@ -6,7 +6,7 @@ import blurhash
 import pytest
 from PIL import Image, ImageDraw
 
-from scripts.sample_images import animation, encode, jpeg_with_exif, photo, transparent_logo
+from scripts.support.sample_images import animation, encode, jpeg_with_exif, photo, transparent_logo
 from thumbnailer.imaging import make_thumbnails
 from thumbnailer.placeholder import placeholder_for
 from thumbnailer.renditions import make_renditions

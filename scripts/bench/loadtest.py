@@ -20,15 +20,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scripts.local_pipeline import (
+from scripts.local.environment import peak_rss_kb
+from scripts.local.pipeline import (
     LocalPipeline,
     add_ingest_mode_option,
     dead_letter_keys,
-    peak_rss_kb,
     raise_interrupt_on_sigterm,
     thumbnail_namer,
 )
-from scripts.sample_images import encode, jpeg_with_exif, photo, png_bomb, transparent_logo
+from scripts.support.sample_images import encode, jpeg_with_exif, photo, png_bomb, transparent_logo
 
 BROKEN_EVERY = 20  # one upload in 20 (5 %) is broken
 

@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
-from scripts.local_pipeline import LocalAws, LocalStack, raise_interrupt_on_sigterm
-from scripts.sample_images import demo_set, encode, photo
+from scripts.local.pipeline import raise_interrupt_on_sigterm
+from scripts.local.resources import LocalStack
+from scripts.local.server import LocalAws
+from scripts.support.sample_images import demo_set, encode, photo
 
-EVENTS = Path(__file__).resolve().parents[1] / "events"
+EVENTS = Path(__file__).resolve().parents[2] / "events"
 ENV_FILE = EVENTS / "env.json"
 FUNCTION = "ThumbnailFunction"
 

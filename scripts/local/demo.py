@@ -21,15 +21,15 @@ from pathlib import Path
 
 from PIL import Image
 
-from scripts.gallery import GALLERY_FILE, Upload, write_gallery
-from scripts.local_pipeline import (
-    Invocation,
+from scripts.local.gallery import GALLERY_FILE, Upload, write_gallery
+from scripts.local.invoker import Invocation
+from scripts.local.pipeline import (
     LocalPipeline,
     add_ingest_mode_option,
     raise_interrupt_on_sigterm,
     thumbnail_namer,
 )
-from scripts.sample_images import demo_set
+from scripts.support.sample_images import demo_set
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".heic", ".heif", ".avif", ".tif",
                   ".tiff", ".bmp"}  # fmt: skip

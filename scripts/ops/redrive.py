@@ -30,7 +30,8 @@ from typing import TextIO
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from botocore.exceptions import BotoCoreError, ClientError
 
-from scripts.operations import (
+from scripts.ops.aws import DeadLetterMailbox, QueueMessage
+from scripts.ops.common import (
     CONFIGURATION_HINT,
     LOG_DIR,
     add_deployment_arguments,
@@ -38,7 +39,6 @@ from scripts.operations import (
     make_service,
     resolve_deployment,
 )
-from scripts.ops_aws import DeadLetterMailbox, QueueMessage
 from thumbnailer.errors import SettingsError, TransientError
 from thumbnailer.models import SourceObject, Status
 from thumbnailer.processing import FAILURE_RECORD_SCHEMA, ThumbnailService

@@ -1,4 +1,4 @@
-// The demo gallery's script, inlined into out/index.html by scripts/gallery.py.
+// The demo gallery's script, inlined into out/index.html by scripts/local/gallery.py.
 // BlurHash decoding, after the published algorithm (https://github.com/woltapp/blurhash).
 const BASE83 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~";
 const decode83 = (text) => [...text].reduce((value, c) => value * 83 + BASE83.indexOf(c), 0);

@@ -1,8 +1,8 @@
 """`make bench`'s renditions rows: AVIF against WebP (bytes, time, SSIM), the AVIF quality and
 speed chosen from them, animated AVIF, and what crops and the manifest cost.
 
-SSIM (scripts/quality.py: luma, 8x8 windows) of each thumbnail against an exact Lanczos of the
-fully decoded source, as `make bench`'s PSNR is.
+SSIM (scripts/support/quality.py: luma, 8x8 windows) of each thumbnail against an exact
+Lanczos of the fully decoded source, as `make bench`'s PSNR is.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def best_ms(make: Callable[[], Any], runs: int) -> float:
 
 
 def reference(data: bytes, width: int) -> Image.Image:
-    from scripts.bench import reference_512
+    from scripts.bench.bench import reference_512
     from thumbnailer.imaging import target_size
 
     full = reference_512(data)  # oriented, sRGB, 512 wide
@@ -45,7 +45,7 @@ def reference(data: bytes, width: int) -> Image.Image:
 def avif_against_webp(photos: Sequence[tuple[str, bytes]]) -> dict[str, Any]:
     """Per photo and width: WebP's bytes and SSIM, and AVIF's at each candidate quality; the
     lowest quality whose SSIM is at least WebP's everywhere is the one to choose."""
-    from scripts.quality import ssim
+    from scripts.support.quality import ssim
     from thumbnailer.imaging import encode_webp, render
     from thumbnailer.renditions import encode_avif
 
@@ -107,7 +107,7 @@ def avif_speeds(photos: Sequence[tuple[str, bytes]], quality: int) -> list[tuple
 
 def animated_avif(data: bytes, quality: int, speed: int) -> dict[str, float]:
     """The 512w of an animation as WebP (what is written) and as AVIF (what is not)."""
-    from scripts.quality import ssim
+    from scripts.support.quality import ssim
     from thumbnailer.imaging import encode_webp, render
 
     rendering = render(data, (512,), max_pixels=10**10)

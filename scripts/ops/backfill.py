@@ -12,7 +12,8 @@ Resumable: after each page of the listing is done, a checkpoint file records its
 a re-run continues after it (`--restart` starts over; a checkpoint made under other settings is
 ignored). A page with a transient error is not checkpointed, so a re-run retries it. Bad
 objects are counted and listed, not sent to the dead-letter queue: a re-run would add a record
-for the same object each time. For millions of objects, prefer S3 Batch Operations (README).
+for the same object each time. For millions of objects, prefer S3 Batch Operations
+(docs/operations.md).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from scripts.operations import (
+from scripts.ops.aws import S3_MAX_PAGE, ListedObject, list_pages
+from scripts.ops.common import (
     CONFIGURATION_HINT,
     LOG_DIR,
     add_deployment_arguments,
@@ -37,7 +39,6 @@ from scripts.operations import (
     make_service,
     resolve_deployment,
 )
-from scripts.ops_aws import S3_MAX_PAGE, ListedObject, list_pages
 from thumbnailer.errors import SettingsError, TransientError
 from thumbnailer.models import BACKFILL_EVENT, Outcome, SourceObject, Status
 from thumbnailer.processing import ThumbnailService
@@ -186,7 +187,7 @@ def _result(future: Future[Outcome]) -> Outcome | Exception:
 
 def print_summary(tally: Tally, out: TextIO) -> None:
     for title, items in (
-        ("bad objects (see README: Operations; not sent to the dead-letter queue)", tally.bad),
+        ("bad objects (see docs/operations.md; not sent to the dead-letter queue)", tally.bad),
         ("errors (retrying may help: run the backfill again)", tally.errors),
     ):
         if items:

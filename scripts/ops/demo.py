@@ -20,8 +20,11 @@ from typing import Any
 
 from PIL import Image
 
-from scripts.local_pipeline import LAMBDA_DIR, REPO, Invocation, LocalPipeline
-from scripts.sample_images import encode, photo
+from scripts.local.environment import LAMBDA_DIR
+from scripts.local.invoker import Invocation
+from scripts.local.pipeline import LocalPipeline
+from scripts.local.server import REPO
+from scripts.support.sample_images import encode, photo
 
 OUT = REPO / "out" / "ops-demo"
 PREFIX = "uploads/"
@@ -134,9 +137,10 @@ def replay_the_dead_letter_queue(pipeline: LocalPipeline, cwd: Path) -> None:
     broken = upload_and_wait(pipeline, PREFIX + "broken/half.jpg", JPEG[:3000])
     print(f"function record: {outcome_of(broken)}")
     show_tool(
-        "make redrive ARGS=--dry-run", *run_tool(pipeline, "scripts.redrive", "--dry-run", cwd=cwd)
+        "make redrive ARGS=--dry-run",
+        *run_tool(pipeline, "scripts.ops.redrive", "--dry-run", cwd=cwd),
     )
-    show_tool("make redrive", *run_tool(pipeline, "scripts.redrive", cwd=cwd))
+    show_tool("make redrive", *run_tool(pipeline, "scripts.ops.redrive", cwd=cwd))
     counts = pipeline.sqs.get_queue_attributes(
         QueueUrl=stack.dlq_url,
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"],
@@ -208,13 +212,15 @@ def backfill_after_new_sizes(pipeline: LocalPipeline, cwd: Path) -> None:
     show_tool(
         "make backfill ARGS='--limit 3'  (stops early; a re-run resumes)",
         *run_tool(
-            pipeline, "scripts.backfill", *bucket, "--limit", "3", "--restart", cwd=cwd, **sizes
+            pipeline, "scripts.ops.backfill", *bucket, "--limit", "3", "--restart", cwd=cwd, **sizes
         ),
     )
-    show_tool("make backfill", *run_tool(pipeline, "scripts.backfill", *bucket, cwd=cwd, **sizes))
+    show_tool(
+        "make backfill", *run_tool(pipeline, "scripts.ops.backfill", *bucket, cwd=cwd, **sizes)
+    )
     show_tool(
         "make backfill   (again)",
-        *run_tool(pipeline, "scripts.backfill", *bucket, cwd=cwd, **sizes),
+        *run_tool(pipeline, "scripts.ops.backfill", *bucket, cwd=cwd, **sizes),
     )
 
 

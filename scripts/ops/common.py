@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from scripts.ops_aws import stack_configuration
+from scripts.ops.aws import stack_configuration
 from thumbnailer.observability import logger
 from thumbnailer.processing import ThumbnailService
 from thumbnailer.settings import Settings

@@ -1,0 +1,1 @@
+"""Helpers the tests, the demos and the bench share: sample images, PSNR."""
