@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 SCAN_VENV  := .venv-scan
 SCAN_BIN   := $(SCAN_VENV)/bin
 SCAN_STAMP := $(SCAN_VENV)/.installed
-TEMPLATES  := iac/template.yaml iac/github-oidc-role.yaml
+TEMPLATES  := iac/template.yaml iac/github-oidc-role.yaml iac/operator-policy.yaml
 WORKFLOWS  := $(wildcard .github/workflows/*.yaml)
 # Tests and local runs never need a real account; these keep boto3 and SAM away from ~/.aws.
 export AWS_DEFAULT_REGION ?= us-east-1
@@ -75,9 +75,13 @@ fmt: $(STAMP) ## format the code (ruff --fix, black)
 	$(BIN)/ruff check --fix .
 	$(BIN)/black --quiet .
 
+.PHONY: fuzz
+fuzz: $(STAMP) ## fuzz the image core for FUZZ_SECONDS (default 300); findings are kept as regression tests
+	PYTHONPATH=lambda:. $(BIN)/python -m tests.fuzz.run $(if $(FUZZ_SECONDS),--seconds $(FUZZ_SECONDS))
+
 .PHONY: clean
 clean: ## remove build output, thumbnails and caches (keeps .venv)
-	rm -rf .aws-sam out .pytest_cache .ruff_cache
+	rm -rf .aws-sam out .pytest_cache .ruff_cache .hypothesis
 
 ##@ The local twin (docs/local-development.md)
 

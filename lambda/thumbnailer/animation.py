@@ -1,4 +1,4 @@
-"""Animated GIF and WebP: each kept frame is thumbnailed, timing and looping are kept.
+"""Animated GIF, WebP and PNG (APNG): each kept frame is thumbnailed, timing and looping are kept.
 
 The frame cap keeps the *first* `max_frames` frames and stops decoding there, rather than
 refusing the upload. A thumbnail is a preview: a long animation still gets one (its opening
@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from thumbnailer.errors import CorruptImageError
 from thumbnailer.formats import ANIMATED_FORMATS
 
 if TYPE_CHECKING:
@@ -34,24 +35,38 @@ def frame_count(image: Image.Image, image_format: str) -> int:
     """How many frames the thumbnails animate: 1 for a still (or a format never animated)."""
     if image_format not in ANIMATED_FORMATS or not getattr(image, "is_animated", False):
         return 1
-    return int(getattr(image, "n_frames", 1))
+    return max(1, int(getattr(image, "n_frames", 1)) - _first_frame(image))
 
 
 def frames(image: Image.Image, limit: int) -> Iterator[Image.Image]:
     """The first `limit` frames, decoded one at a time (each replaces the previous one).
 
-    Pillow composites each frame onto the canvas (GIF disposal, WebP blending), so every frame
-    yielded is the full picture a viewer sees at that moment.
+    Pillow composites each frame onto the canvas (GIF disposal, WebP and APNG blending), so
+    every frame yielded is the full picture a viewer sees at that moment. A GIF frame that
+    reaches outside the canvas makes Pillow grow it, past what the decode budget was checked
+    for (a known decompression bomb): that is refused before the frame is decoded.
     """
-    for index in range(limit):
+    canvas = image.size
+    first = _first_frame(image)
+    for index in range(first, first + limit):
         try:
             image.seek(index)
         except EOFError:
             return
+        if image.size != canvas:
+            raise CorruptImageError(
+                f"frame {index + 1} grows the {canvas[0]}x{canvas[1]} canvas to "
+                f"{image.size[0]}x{image.size[1]}"
+            )
         image.load()
         yield image
 
 
+def _first_frame(image: Image.Image) -> int:
+    # An APNG's default image may stand outside the animation, for viewers that cannot animate.
+    return 1 if image.info.get("default_image") else 0
+
+
 def loop_count(image: Image.Image) -> int:
-    """WebP's loop count for the source's: a GIF without a loop block plays once."""
+    """WebP's loop count for the source's (0: forever): a GIF without a loop block plays once."""
     return int(image.info.get("loop", 1))

@@ -12,6 +12,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from thumbnailer.errors import CorruptImageError
+
 #: The memory Lambda gives the function when nobody says otherwise (the template's default).
 DEFAULT_MEMORY_MB = 1024
 #: What the function needs before it holds any pixel: the interpreter with Powertools, boto3 and
@@ -44,11 +46,14 @@ def pixel_budget(memory_mb: int) -> int:
 def jpeg_coefficient_pixels(size: tuple[int, int], sampling: Iterable[tuple[int, int]]) -> int:
     """The pixel-equivalents of libjpeg's coefficient buffers for a progressive JPEG.
 
-    `sampling` holds each component's (horizontal, vertical) sampling factors.
+    `sampling` holds each component's (horizontal, vertical) sampling factors, 1 to 4 in a
+    valid JPEG (the fuzz found 0: a division by zero before libjpeg ever saw it).
     """
     factors = list(sampling)
     if not factors:
         return 0
+    if not all(1 <= factor <= 4 for pair in factors for factor in pair):
+        raise CorruptImageError(f"the JPEG's sampling factors {factors} are not 1 to 4")
     max_h = max(h for h, _ in factors)
     max_v = max(v for _, v in factors)
     width, height = size

@@ -76,6 +76,22 @@ class TooManyPixelsError(BadObjectError):
     reason = "too_many_pixels"
 
 
+class UnprocessableImageError(BadObjectError):
+    """Decoding, rendering or encoding the image failed in a way no other reason names.
+
+    Whatever the image core raises on an upload's bytes is a property of those bytes: the same
+    bytes would fail again, so it is a bad object, never a transient failure.
+    """
+
+    reason = "unprocessable_image"
+
+
+class KeyTooLongError(BadObjectError):
+    """An output key would be longer than S3 allows (1,024 bytes of UTF-8)."""
+
+    reason = "key_too_long"
+
+
 class RecursionRiskError(BadObjectError):
     """Writing the thumbnails would trigger the function again (output inside the input prefix)."""
 

@@ -11,18 +11,20 @@ the full image: the same picture for a fraction of the work.
 
 Decoding is defensive: the format is recognised from the bytes and only its decoder may open
 them, the memory the decode will need is checked from the header before any pixel is decoded,
-and every decoder error becomes one of our `BadObjectError`s.
+and the entry points that take an upload's bytes run under one boundary, `untrusted_bytes`:
+whatever decoding, rendering or encoding raises there is a `BadObjectError` with a reason.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from io import BytesIO
+from typing import Concatenate, ParamSpec, TypeVar
 
 from PIL import Image, UnidentifiedImageError
 
@@ -31,14 +33,22 @@ from thumbnailer.animation import DEFAULT_MAX_FRAMES, Timing
 from thumbnailer.budget import DecodeCost, decode_cost, jpeg_coefficient_pixels
 from thumbnailer.colour import to_srgb
 from thumbnailer.errors import (
+    BadObjectError,
     CorruptImageError,
     EmptyObjectError,
     NotAnImageError,
     TooManyPixelsError,
     TruncatedImageError,
+    UnprocessableImageError,
     UnsupportedFormatError,
 )
-from thumbnailer.formats import ACCEPTED_FORMATS, HEAD_BYTES, load_decoder, sniff_format
+from thumbnailer.formats import (
+    ACCEPTED_FORMATS,
+    HEAD_BYTES,
+    load_decoder,
+    recognise_unaccepted,
+    sniff_format,
+)
 from thumbnailer.settings import WEBP_MAX_SIDE
 
 #: libwebp's effort (0 fast .. 6 small), chosen by measurement (docs/performance.md). Stills:
@@ -69,9 +79,9 @@ _TRANSPOSE = {
     8: Image.Transpose.ROTATE_90,
 }
 _QUARTER_TURNS = frozenset({5, 6, 7, 8})
-# What Pillow and its plugins raise on malformed input, besides UnidentifiedImageError
-# (libheif reports decoding errors as RuntimeError; Pillow's GIF reader, a short block as
-# IndexError).
+# What Pillow and its plugins raise on malformed input (libheif reports decoding errors as
+# RuntimeError; Pillow's GIF reader, a short block as IndexError): `corrupt_image`. Anything else
+# raised on an upload is still a bad object, as `unprocessable_image` (see `untrusted_bytes`).
 _DECODE_ERRORS = (
     OSError,
     SyntaxError,
@@ -84,6 +94,56 @@ _DECODE_ERRORS = (
 _SIXTEEN_BIT_GREY = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
 # Modes Lanczos resizes as they are (Pillow premultiplies the alpha of RGBA and LA).
 _RESIZABLE_MODES = frozenset({"RGB", "RGBA", "L", "LA", "CMYK"})
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def untrusted_bytes(
+    function: Callable[Concatenate[bytes, _P], _R],
+) -> Callable[Concatenate[bytes, _P], _R]:
+    """The image core's one boundary: everything `function` raises on an upload is a bad object.
+
+    Decoders, Pillow and our own code all see the same bytes again on a retry, so no exception
+    from in here can be a failure of the world (those come from `storage` only). Our own
+    `BadObjectError`s pass as they are; any other exception gets a reason (`as_bad_object`).
+    A `MemoryError` counts too: the decode budget is checked before decoding, so running out
+    anyway means these bytes need more memory than the function has, and a retry, on the same
+    memory, would only run out again (`too_many_pixels`, like any image over the budget).
+
+    Decoders' warnings are silenced in here: an upload succeeds or raises. Pillow warns from 89
+    megapixels (our own check, made after shrink-on-load, decides what fits) and its TIFF reader
+    about malformed metadata, which would only be noise in the function's logs.
+    """
+
+    @functools.wraps(function)
+    def guarded(data: bytes, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                warnings.simplefilter("ignore", UserWarning)
+                return function(data, *args, **kwargs)
+        except BadObjectError:
+            raise
+        except Exception as exc:
+            raise as_bad_object(exc, sniff_format(data[:HEAD_BYTES]) or "image") from exc
+
+    return guarded
+
+
+def as_bad_object(exc: Exception, image_format: str) -> BadObjectError:
+    """The `BadObjectError` that an exception raised on a `image_format` upload stands for."""
+    if isinstance(exc, Image.DecompressionBombError):
+        return TooManyPixelsError(f"Pillow refuses the {image_format}: {exc}")
+    if isinstance(exc, MemoryError):
+        return TooManyPixelsError(f"decoding the {image_format} ran out of memory")
+    if "truncated" in str(exc).lower():
+        return TruncatedImageError(f"the {image_format} data ends early: {exc}")
+    if isinstance(exc, _DECODE_ERRORS):
+        return CorruptImageError(f"cannot decode the {image_format} data: {exc}")
+    return UnprocessableImageError(
+        f"processing the {image_format} raised {type(exc).__name__}: {exc}"
+    )
 
 
 @dataclass(frozen=True)
@@ -119,6 +179,7 @@ class Rendering:
     displayed_size: tuple[int, int] = (0, 0)  # source_size, oriented as shown
 
 
+@untrusted_bytes
 def make_thumbnails(
     data: bytes,
     widths: Sequence[int],
@@ -148,6 +209,7 @@ def make_thumbnails(
     )
 
 
+@untrusted_bytes
 def render(
     data: bytes,
     widths: Sequence[int],
@@ -162,11 +224,8 @@ def render(
     """
     image, image_format = open_image(data)
     source_size = image.size
-    try:
-        # A GIF's frames are counted by walking its blocks: quick, but it reads the whole file.
-        total_frames = animation.frame_count(image, image_format)
-    except _DECODE_ERRORS as exc:
-        raise _decode_error(image_format, exc) from exc
+    # A GIF's frames are counted by walking its blocks: quick, but it reads the whole file.
+    total_frames = animation.frame_count(image, image_format)
     kept_frames = min(total_frames, max_frames)
 
     # JPEG orientation is known from the header; it decides which side shrink-on-load must keep.
@@ -183,7 +242,7 @@ def render(
             f"{max_pixels / 1e6:.1f} (MAX_INPUT_PIXELS); refused before decoding"
         )
 
-    _load(image, image_format)
+    image.load()
     # PNG may store its EXIF after the pixels, so it is read now for every format but JPEG.
     # Animations are shown as stored (GIF has no EXIF; an animated WebP's is rare).
     orientation = exif_orientation(image) if kept_frames == 1 else 1
@@ -196,7 +255,7 @@ def render(
         frames = {width: [thumb] for width, thumb in chain.items()}
         timing = None
     else:
-        frames, timing = _render_animation(image, image_format, targets, icc_profile, kept_frames)
+        frames, timing = _render_animation(image, targets, icc_profile, kept_frames)
     return Rendering(
         source_format=image_format,
         source_size=source_size,
@@ -214,6 +273,8 @@ def open_image(data: bytes) -> tuple[Image.Image, str]:
         raise EmptyObjectError("the object is empty (0 bytes)")
     image_format = sniff_format(data[:HEAD_BYTES])
     if image_format is None:
+        image_format = recognise_unaccepted(data[:HEAD_BYTES])
+    if image_format is None:
         raise NotAnImageError("the bytes are not an image of any known format")
     if image_format not in ACCEPTED_FORMATS:
         accepted = ", ".join(ACCEPTED_FORMATS)
@@ -221,15 +282,12 @@ def open_image(data: bytes) -> tuple[Image.Image, str]:
             f"{image_format} images are not accepted (accepted: {accepted})"
         )
     try:
-        with _quiet_decoder():
-            image = Image.open(BytesIO(data), formats=[load_decoder(image_format)])
-    except Image.DecompressionBombError as exc:
-        raise TooManyPixelsError(f"refused before decoding: {exc}") from exc
+        image = Image.open(BytesIO(data), formats=[load_decoder(image_format)])
     except UnidentifiedImageError as exc:
         raise CorruptImageError(
             f"the data starts like {image_format} but its header is unreadable"
         ) from exc
-    except _DECODE_ERRORS as exc:
+    except _DECODE_ERRORS as exc:  # a header cut short is corrupt, not a truncated image
         raise CorruptImageError(f"cannot read the {image_format} header: {exc}") from exc
     width, height = image.size
     if width < 1 or height < 1:
@@ -274,34 +332,6 @@ def _decode_cost(
         frames=frames,
         frame_thumbnail_pixels=sum(w * h for w, h in targets.values()),
     )
-
-
-@contextmanager
-def _quiet_decoder() -> Iterator[None]:
-    """Silence what decoders say about an upload: it succeeds or raises one of our errors.
-
-    Pillow warns from 89 megapixels (and refuses from 179): our own check, made after
-    shrink-on-load, decides what fits, and a 100-megapixel JPEG does. Its TIFF reader warns
-    about malformed metadata, which would only be noise in the function's logs.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        yield
-
-
-def _load(image: Image.Image, image_format: str) -> None:
-    try:
-        with _quiet_decoder():
-            image.load()
-    except _DECODE_ERRORS as exc:
-        raise _decode_error(image_format, exc) from exc
-
-
-def _decode_error(image_format: str, exc: Exception) -> Exception:
-    if "truncated" in str(exc).lower():
-        return TruncatedImageError(f"the {image_format} data ends early: {exc}")
-    return CorruptImageError(f"cannot decode the {image_format} pixel data: {exc}")
 
 
 def exif_orientation(image: Image.Image) -> int:
@@ -415,22 +445,17 @@ def to_resizable_mode(image: Image.Image) -> Image.Image:
 
 def _render_animation(
     image: Image.Image,
-    image_format: str,
     targets: Mapping[int, tuple[int, int]],
     icc_profile: bytes | None,
     kept_frames: int,
 ) -> tuple[dict[int, list[Image.Image]], Timing]:
     frames: dict[int, list[Image.Image]] = {width: [] for width in targets}
     durations: list[int] = []
-    try:
-        with _quiet_decoder():
-            for frame in animation.frames(image, kept_frames):
-                durations.append(int(frame.info.get("duration", 0)))
-                picture = frame.convert("RGBA")
-                for width, thumb in _thumbnail_chain(picture, targets, 1, icc_profile).items():
-                    frames[width].append(thumb)
-    except _DECODE_ERRORS as exc:
-        raise _decode_error(image_format, exc) from exc
+    for frame in animation.frames(image, kept_frames):
+        durations.append(int(frame.info.get("duration", 0)))
+        picture = frame.convert("RGBA")
+        for width, thumb in _thumbnail_chain(picture, targets, 1, icc_profile).items():
+            frames[width].append(thumb)
     return frames, Timing(tuple(durations), animation.loop_count(image))
 
 

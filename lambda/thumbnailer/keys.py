@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+
+from thumbnailer.errors import KeyTooLongError
+
+#: S3's longest key, in bytes of UTF-8. moto stores longer ones; S3 refuses them (KeyTooLongError).
+MAX_KEY_BYTES = 1024
 
 
 def relative_key(key: str, input_prefix: str) -> str | None:
@@ -56,3 +61,18 @@ def planned_keys(
 def _stem(relative: str) -> str:
     stem, _extension = posixpath.splitext(relative)
     return stem
+
+
+def check_output_keys(keys: Iterable[str]) -> None:
+    """Refuse an upload any of whose planned output keys S3 would refuse, before any is written.
+
+    S3 refusing one write midway would leave a partial set and, its error looking like the
+    world's, be retried in vain; the source's key is what is too long, so it is a bad object.
+    """
+    for key in keys:
+        length = len(key.encode())
+        if length > MAX_KEY_BYTES:
+            raise KeyTooLongError(
+                f"the output key {key[:48]!r}... would be {length} bytes of UTF-8; "
+                f"S3 allows {MAX_KEY_BYTES}"
+            )

@@ -17,7 +17,13 @@ from thumbnailer.errors import (
     SourceChangedError,
     TransientError,
 )
-from thumbnailer.keys import manifest_key, planned_keys, relative_key, rendition_key
+from thumbnailer.keys import (
+    check_output_keys,
+    manifest_key,
+    planned_keys,
+    relative_key,
+    rendition_key,
+)
 from thumbnailer.manifest import CONTENT_TYPE as MANIFEST_CONTENT_TYPE
 from thumbnailer.manifest import manifest_document
 from thumbnailer.models import Outcome, SourceObject, Status
@@ -148,6 +154,7 @@ class ThumbnailService:
             crops=settings.crop_sizes,
             manifest=settings.write_manifest,
         )
+        check_output_keys(keys)
         if source.bucket == settings.output_bucket and any(
             key.startswith(settings.input_prefix) for key in keys
         ):

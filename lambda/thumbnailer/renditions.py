@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from thumbnailer.animation import DEFAULT_MAX_FRAMES
-from thumbnailer.imaging import Rendering, cover_width, encode_webp, render
+from thumbnailer.imaging import Rendering, cover_width, encode_webp, render, untrusted_bytes
 from thumbnailer.saliency import SaliencyMap, crop_box
 from thumbnailer.settings import DEFAULT_AVIF_QUALITY
 
@@ -63,6 +63,7 @@ def formats_for(formats: Sequence[str], *, animated: bool) -> tuple[str, ...]:
     return ("webp",)
 
 
+@untrusted_bytes
 def make_renditions(
     data: bytes,
     widths: Sequence[int],

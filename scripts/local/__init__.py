@@ -14,6 +14,10 @@ Data flows one way through its modules, each of one job:
                   S3 sent (s3:TestEvent included) to the invoker, untouched (IngestMode=queue: the
                   event source mapping's poller instead)
 
+    template_model, execution_role  the template as CloudFormation sees it, and the function's
+                  and operators' roles made from it in moto, which enforces IAM once the stack
+                  exists: the function runs under exactly the role the template gives it
+
 and the commands over them: demo (`make demo`, scripts/invoke_local.sh) and local_aws
 (`make local-aws`).
 

@@ -108,8 +108,9 @@ def run(
     workers: int = 2,
     ingest_mode: str = "direct",
     renditions: Mapping[str, str] | None = None,
-) -> list[Row]:
-    """`renditions`: template parameters (OutputFormats, AvifQuality, CropSizes, WriteManifest)."""
+) -> tuple[list[Row], list[str]]:
+    """A row per input, and every call the function's role was denied. `renditions`: template
+    parameters (OutputFormats, AvifQuality, CropSizes, WriteManifest)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     parameters = {"IngestMode": ingest_mode, **(renditions or {})}
     with LocalPipeline(
@@ -144,7 +145,7 @@ def run(
                  [t for t in sorted(thumbnails_of(prefix + name)) if t in made], made,
                  uploaded_at[name])
             for name in inputs
-        ]  # fmt: skip
+        ], pipeline.denials()  # fmt: skip
 
 
 def _row(
@@ -236,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     # The samples include broken files on purpose; the given images must all succeed.
     expected_failures = set() if args.paths else {n for n in inputs if n.startswith("broken/")}
     try:
-        rows = run(
+        rows, denials = run(
             inputs,
             args.out,
             workers=args.workers,
@@ -255,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     table = summary_table(rows, args.out)
     (args.out / SUMMARY_FILE).write_text(table, encoding="utf-8")
     print(table, end="")
+    if denials:
+        print("\nIAM denied the function's role (the template's ThumbnailFunction Policies):",
+              *denials, sep="\n  ", file=sys.stderr)  # fmt: skip
     failed = {row.name for row in rows if row.failed}
     if failed == expected_failures:
         return 0

@@ -55,6 +55,20 @@ def notification_keys(notification: dict[str, Any]) -> list[str]:
     ]
 
 
+def send_to_dead_letter_queue(sqs: Any, dlq_url: str, event_json: str, error: str) -> None:
+    """What Lambda's DeadLetterConfig delivers (with the function's role): the original event,
+    the error as attributes."""
+    sqs.send_message(
+        QueueUrl=dlq_url,
+        MessageBody=event_json,
+        MessageAttributes={
+            "RequestID": {"DataType": "String", "StringValue": str(uuid.uuid4())},
+            "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+            "ErrorMessage": {"DataType": "String", "StringValue": error[:1000] or "error"},
+        },
+    )
+
+
 class LambdaInvoker:
     """Asynchronous invocation as Lambda does it: retries on error, then the dead-letter queue.
 
@@ -148,16 +162,7 @@ class LambdaInvoker:
         environment.close()
 
     def _dead_letter(self, event_json: str, error: str) -> None:
-        """What Lambda's DeadLetterConfig delivers: the original event, the error as attributes."""
-        self._sqs.send_message(
-            QueueUrl=self._dlq_url,
-            MessageBody=event_json,
-            MessageAttributes={
-                "RequestID": {"DataType": "String", "StringValue": str(uuid.uuid4())},
-                "ErrorCode": {"DataType": "Number", "StringValue": "200"},
-                "ErrorMessage": {"DataType": "String", "StringValue": error[:1000] or "error"},
-            },
-        )
+        send_to_dead_letter_queue(self._sqs, self._dlq_url, event_json, error)
 
     def close(self) -> None:
         """Stop every environment now, busy or not; events in flight end in `InvokerClosedError`."""

@@ -145,6 +145,10 @@ class LocalPipeline:
             self.stack = LocalStack(
                 self.aws, overrides=self._overrides, parameters=self._parameters
             ).create()
+            # Lambda's own calls (the DLQ delivery, the event source mapping) and the
+            # function's are the role's, as in AWS: a missing permission fails here first.
+            self.stack.enforce_role()
+            role = self.stack.function_credentials
             self.s3, self.sqs = self.aws.client("s3"), self.aws.client("sqs")
             if not self.stack.queued:
                 self._deliveries = ThreadPoolExecutor(
@@ -155,10 +159,11 @@ class LocalPipeline:
                 {
                     **self.stack.function_env,
                     **self.aws.environment,
+                    **role,
                     "POWERTOOLS_TRACE_DISABLED": "1",
                 },
                 self.stack.dlq_url,
-                self.aws.client("sqs"),
+                self.aws.client("sqs", role),
                 workers=self._workers,
                 log_path=self._log("function.jsonl"),
                 **self._invoker_options,
@@ -254,6 +259,15 @@ class LocalPipeline:
                     raise TimeoutError(f"no outcome after {timeout_seconds:.0f}s for: {missing}")
                 self._done.wait(timeout=min(remaining, 0.5))
 
+    def denials(self) -> list[str]:
+        """Every request moto refused for want of a permission, as its server printed them
+        ("AccessDenied: <who> may not <action> on <resource>"); needs a log_dir."""
+        log = self._log("moto.log")
+        if log is None or not log.exists():
+            return []
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+        return list(dict.fromkeys(line for line in lines if line.startswith("AccessDenied: ")))
+
     def dead_letters(self) -> list[dict[str, Any]]:
         """Every DLQ message so far, parsed (the function's own records and Lambda's failed
         events). Reading drains the local queue; the messages are kept here."""
@@ -294,7 +308,7 @@ class LocalPipeline:
     def _start_event_source_mapping(self) -> None:
         parameters = self.stack.effective_parameters
         self.ingest = EventSourceMapping(
-            self.aws.client("sqs"),
+            self.aws.client("sqs", self.stack.function_credentials),
             self.stack.ingest_queue_url,
             self.invoker,
             batch_size=int(parameters["IngestBatchSize"]),

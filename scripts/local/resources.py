@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scripts.local.server import REPO, LocalAws
+from scripts.local import execution_role
+from scripts.local.server import REGION, REPO, LocalAws
 
 TEMPLATE = REPO / "iac" / "template.yaml"
 
@@ -61,6 +62,10 @@ class LocalStack:
     function_env: dict[str, str] = field(default_factory=dict)
     #: Every template parameter, as the stack got it (defaults, then `parameters`).
     effective_parameters: dict[str, Any] = field(default_factory=dict)
+    #: The function's role's credentials, once `enforce_role` made it.
+    function_credentials: dict[str, str] = field(default_factory=dict)
+    #: An operator's (iac/operator-policy.yaml), for redrive and backfill; also from then on.
+    operator_credentials: dict[str, str] = field(default_factory=dict)
 
     @property
     def queued(self) -> bool:
@@ -138,6 +143,39 @@ class LocalStack:
             },
         )
         return self
+
+    def enforce_role(self) -> None:
+        """The function runs under its role from now on, as in AWS: a role holding exactly the
+        template's statements for these parameters, with moto enforcing IAM for everyone. The
+        operators' tools get a role holding iac/operator-policy.yaml's policy."""
+        sqs_arn = f"arn:aws:sqs:{REGION}:{execution_role.ACCOUNT_ID}"
+        resources = {
+            "OutputBucket": self.output_bucket,
+            "OutputBucket.Arn": f"arn:aws:s3:::{self.output_bucket}",
+            "DeadLetterQueue": self.dlq_url,
+            "DeadLetterQueue.Arn": f"{sqs_arn}:{self.dlq_name}",
+            "IngestQueue.Arn": f"{sqs_arn}:{self.ingest_queue_name}",
+            "NotificationTopic": self.function_env.get("NOTIFICATION_TOPIC_ARN", ""),
+        }
+        policies = execution_role.function_role_policies(
+            {**self.parameters, "InputBucketName": self.input_bucket}, resources
+        )
+        iam, sts = self.aws.client("iam"), self.aws.client("sts")
+        self.function_credentials = execution_role.assume_role(
+            iam, sts, execution_role.FUNCTION_ROLE, policies
+        )
+        operator = execution_role.operator_policies(
+            {
+                "ThumbnailFunctionName": "sip-local-ThumbnailFunction",
+                "InputBucketName": self.input_bucket,
+                "InputPrefix": self.function_env["INPUT_PREFIX"],
+                "OutputBucketName": self.output_bucket,
+                "DeadLetterQueueUrl": self.dlq_url,
+                "SyncDeletes": "true" if self.sync_deletes else "false",
+            }
+        )
+        self.operator_credentials = execution_role.assume_role(iam, sts, "Operator", operator)
+        self.aws.enforce_iam()
 
 
 def arn_of_queue(sqs: Any, queue_url: str) -> str:

@@ -6,11 +6,14 @@
     main()     the child's side: `python -m moto.server`, plus a watch that ends the server as
                soon as its parent is gone (kill -9, a crash), so that no server is left running
 
-Usage of the child: `python -m scripts.local.server PARENT_PID [moto.server arguments...]`.
+Usage of the child: `python -m scripts.local.server PARENT_PID [moto.server arguments...]`. IAM
+enforcement is modelled as in scripts/local/execution_role.py; the runner switches it on
+(`LocalAws.enforce_iam`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -20,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 from urllib.error import URLError
-from urllib.request import urlopen
+from urllib.request import Request, urlopen
 
 import boto3
 
@@ -54,6 +57,10 @@ def main(argv: list[str]) -> None:
     exit_with_parent(int(argv[0]))
     from moto.server import main as moto_main
 
+    from scripts.local.execution_role import model_aws_authorization
+
+    # Once the runner switches IAM enforcement on, denials answer as AWS's do, and are printed.
+    model_aws_authorization(print_denials=True)
     moto_main(argv[1:])
 
 
@@ -82,6 +89,10 @@ class LocalAws:
         self._inherit_output = inherit_output  # moto's request log on our terminal
         self._startup_seconds = startup_seconds
         self._process: subprocess.Popen[bytes] | None = None
+        #: The runner's own calls: anyone's until `enforce_iam`, then an administrator's.
+        self.credentials = {
+            name: DUMMY_CREDENTIALS[name] for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+        }
 
     @property
     def pid(self) -> int | None:
@@ -142,17 +153,58 @@ class LocalAws:
 
     @property
     def environment(self) -> dict[str, str]:
-        """What a boto3 process needs to talk to this stand-in instead of AWS."""
-        return {**DUMMY_CREDENTIALS, "AWS_ENDPOINT_URL": self.endpoint}
+        """What a boto3 process needs to talk to this stand-in instead of AWS, as the runner."""
+        return {
+            **DUMMY_CREDENTIALS,
+            **self.credentials,
+            "AWS_SESSION_TOKEN": "",
+            "AWS_ENDPOINT_URL": self.endpoint,
+        }
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, credentials: dict[str, str] | None = None) -> Any:
+        """A client of the stand-in, as the runner or with `credentials` (a role's)."""
+        credentials = credentials or self.credentials
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
             region_name=REGION,
-            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=credentials.get("AWS_SESSION_TOKEN") or None,
         )
+
+    def enforce_iam(self) -> None:
+        """From now on moto checks every request against its caller's identity policies.
+
+        The runner carries on as an IAM user allowed everything (uploads, reading results: what
+        a person or S3 itself does); the function uses its role's credentials.
+        """
+        iam = self.client("iam")
+        iam.create_user(UserName="local-runner")
+        iam.put_user_policy(
+            UserName="local-runner",
+            PolicyName="Everything",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+                }
+            ),
+        )
+        key = iam.create_access_key(UserName="local-runner")["AccessKey"]
+        self.credentials = {
+            "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+        }
+        # moto's switch: authenticate and authorise from the next request on.
+        reset = Request(  # noqa: S310 - loopback
+            f"{self.endpoint}/moto-api/reset-auth",
+            data=b"0",
+            method="POST",
+            headers={"Content-Type": "text/plain"},  # a form's body would be parsed away
+        )
+        with urlopen(reset, timeout=10):  # noqa: S310 - loopback
+            pass
 
 
 if __name__ == "__main__":

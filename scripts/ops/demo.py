@@ -33,12 +33,14 @@ PORTRAIT = encode(photo(600, 900, seed=12), "JPEG", quality=88)
 
 
 def tool_environment(pipeline: LocalPipeline, **overrides: str) -> dict[str, str]:
-    """A shell configured like the deployed function, pointed at the local stand-in."""
+    """A shell configured like the deployed function, pointed at the local stand-in, with an
+    operator's credentials."""
     env = {name: value for name, value in os.environ.items() if name != "STACK_NAME"}
     return {
         **env,
         **pipeline.stack.function_env,
         **pipeline.aws.environment,
+        **pipeline.stack.operator_credentials,  # iac/operator-policy.yaml's, IAM enforced
         "PYTHONPATH": os.pathsep.join([str(LAMBDA_DIR), str(REPO)]),
         **overrides,
     }

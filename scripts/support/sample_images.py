@@ -156,3 +156,17 @@ def png_bomb(width: int, height: int) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
     )
+
+
+def gif_with_oversized_frame(frame_size: tuple[int, int]) -> bytes:
+    """A valid 2-frame 16x16 GIF whose second frame declares extents of `frame_size`."""
+    frames = [Image.new("P", (16, 16), 1), Image.new("P", (16, 16), 2)]
+    for x in range(16):
+        frames[1].putpixel((x, x), 5)
+    data = bytearray(animation(frames, "GIF", durations=[100, 100], loop=0))
+    # Each frame: a graphic control extension (8 bytes), then its image descriptor (",").
+    descriptors = [i + 8 for i in range(len(data)) if data[i : i + 3] == b"\x21\xf9\x04"]
+    second = descriptors[1]
+    assert data[second : second + 1] == b","
+    data[second + 5 : second + 9] = struct.pack("<HH", *frame_size)
+    return bytes(data)

@@ -61,8 +61,46 @@ def event_of(*records: dict[str, Any]) -> dict[str, Any]:
     return {"Records": list(records)}
 
 
+#: S3's limits that moto does not enforce: a key's UTF-8 bytes, and user metadata's (keys and
+#: values, UTF-8). Objects over 5 GB per PutObject never occur here (thumbnails are KBs).
+S3_MAX_KEY_BYTES = 1024
+S3_MAX_METADATA_BYTES = 2048
+
+
 @pytest.fixture
-def stack() -> Iterator[Stack]:
+def s3_limits(monkeypatch) -> None:
+    """Make moto refuse what S3 refuses (KeyTooLongError, MetadataTooLarge), as S3 does."""
+    from moto.s3.exceptions import S3ClientError
+    from moto.s3.models import S3Backend
+    from moto.s3.responses import S3Response
+
+    real_put_object = S3Backend.put_object
+    real_put_response = S3Response.put_object
+
+    def put_object(self, bucket_name, key_name, *args, **kwargs):
+        if len(key_name.encode()) > S3_MAX_KEY_BYTES:
+            raise S3ClientError("KeyTooLongError", "Your key is too long")
+        return real_put_object(self, bucket_name, key_name, *args, **kwargs)
+
+    def put_response(self):
+        metadata = [
+            (name[len("x-amz-meta-") :], value)
+            for name, value in self.headers.items()
+            if name.lower().startswith("x-amz-meta-")
+        ]
+        size = sum(len(name.encode()) + len(value.encode()) for name, value in metadata)
+        if size > S3_MAX_METADATA_BYTES:
+            raise S3ClientError(
+                "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size"
+            )
+        return real_put_response(self)
+
+    monkeypatch.setattr(S3Backend, "put_object", put_object)
+    monkeypatch.setattr(S3Response, "put_object", put_response)
+
+
+@pytest.fixture
+def stack(s3_limits) -> Iterator[Stack]:
     import app
 
     with mock_aws():

@@ -7,19 +7,21 @@ resolve          what CloudFormation would create for those values: conditions e
                  AWS::NoValue dropped (for checkov, and to prove each mode's dependencies)
 dependency_cycle the first circular dependency among resources, or None
 
-Loading and the SAM transform are tests/integration/templates.py's.
+`with_parameters` and `resolve` are scripts/local/template_model.py's (the local twin's too).
 """
 
 from __future__ import annotations
 
-import copy
 import graphlib
 import re
 from typing import Any
 
+from scripts.local.template_model import resolve, with_parameters
 from tests.integration import templates
 from tests.integration.templates import APP_TEMPLATE as TEMPLATE_PATH
 from tests.integration.templates import Template
+
+__all__ = ["resolve", "with_parameters"]
 
 FUNCTION = "ThumbnailFunction"
 KMS_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -62,84 +64,12 @@ MODES: dict[str, dict[str, str]] = {
     "all-direct": {"EnableNotifications": "true", "EnableCdn": "true", **OPTIONS},
 }
 
-_NO_VALUE = object()
 # ${Name} or ${Name.Attribute} inside Fn::Sub; ${!Literal} is an escape, not a reference.
 _SUB_REFERENCE = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
 
 
 def load() -> Template:
     return templates.load(TEMPLATE_PATH)
-
-
-def with_parameters(template: Template, parameters: dict[str, str]) -> Template:
-    """The template unchanged but for the given parameters' defaults."""
-    result = copy.deepcopy(template)
-    for name, value in parameters.items():
-        spec = result["Parameters"][name]
-        spec["Default"] = int(value) if spec["Type"] == "Number" else value
-    return result
-
-
-def resolve(template: Template, parameters: dict[str, str]) -> Template:
-    """What CloudFormation would create with these parameter values (the rest at default)."""
-    values = {
-        name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()
-    } | parameters
-    conditions: dict[str, bool] = {}
-
-    def condition(name: str) -> bool:
-        if name not in conditions:
-            conditions[name] = _evaluate(template["Conditions"][name], values, condition)
-        return conditions[name]
-
-    # The values become the defaults too, so that linters resolving a Ref see what CloudFormation
-    # would pass.
-    result = with_parameters(template, parameters)
-    result.pop("Conditions", None)
-    for section in ("Resources", "Outputs"):
-        kept = {}
-        for name, body in result.get(section, {}).items():
-            if "Condition" in body and not condition(body.pop("Condition")):
-                continue
-            kept[name] = _choose_branches(body, condition)
-        result[section] = kept
-    return result
-
-
-def _evaluate(expression: Any, values: dict[str, str], condition: Any) -> Any:
-    """Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition and Ref to a parameter."""
-    if not isinstance(expression, dict):
-        return str(expression)
-    [(function, argument)] = expression.items()
-    if function == "Ref":
-        return values[argument]
-    if function == "Condition":
-        return condition(argument)
-    operands = [_evaluate(item, values, condition) for item in argument]
-    if function == "Fn::Equals":
-        return operands[0] == operands[1]
-    if function == "Fn::Not":
-        return not operands[0]
-    if function == "Fn::And":
-        return all(operands)
-    if function == "Fn::Or":
-        return any(operands)
-    raise ValueError(f"not a condition function: {function}")
-
-
-def _choose_branches(node: Any, condition: Any) -> Any:
-    if isinstance(node, list):
-        items = [_choose_branches(item, condition) for item in node]
-        return [item for item in items if item is not _NO_VALUE]
-    if isinstance(node, dict):
-        if set(node) == {"Fn::If"}:
-            name, when_true, when_false = node["Fn::If"]
-            return _choose_branches(when_true if condition(name) else when_false, condition)
-        if node == {"Ref": "AWS::NoValue"}:
-            return _NO_VALUE
-        items = {key: _choose_branches(value, condition) for key, value in node.items()}
-        return {key: value for key, value in items.items() if value is not _NO_VALUE}
-    return node
 
 
 def references(node: Any, names: set[str]) -> set[str]:

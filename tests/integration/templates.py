@@ -2,43 +2,21 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-from cfnlint.decode import cfn_yaml
+from scripts.local.template_model import (
+    APP_TEMPLATE,
+    OPERATOR_TEMPLATE,
+    REPO_ROOT,
+    Template,
+    load,
+    sam_transform,
+)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-APP_TEMPLATE = REPO_ROOT / "iac" / "template.yaml"
+__all__ = ["APP_TEMPLATE", "OPERATOR_TEMPLATE", "REPO_ROOT", "Template", "load", "sam_transform"]
+
 OIDC_ROLE_TEMPLATE = REPO_ROOT / "iac" / "github-oidc-role.yaml"
 NO_VALUE = {"Ref": "AWS::NoValue"}
-
-Template = dict[str, Any]
-
-
-def load(path: Path) -> Template:
-    """The template as plain dicts and strs (the decoder's node types get in the way of ==)."""
-    return json.loads(json.dumps(cfn_yaml.load(str(path))))
-
-
-def sam_transform(template: Template, parameters: dict[str, Any] | None = None) -> Template:
-    """The template after the SAM transform, as CloudFormation receives it for `parameters`."""
-    from samtranslator.translator.transform import transform
-
-    sam_template = json.loads(json.dumps(template))
-    for resource in sam_template["Resources"].values():
-        if resource["Type"] == "AWS::Serverless::Function":
-            # The transform wants the code in S3; sam build and sam deploy do that for real.
-            resource["Properties"]["CodeUri"] = "s3://artifacts/function.zip"
-    return transform(sam_template, parameters or {}, _NoManagedPolicies())
-
-
-class _NoManagedPolicies:
-    """Managed-policy lookups would call IAM; the template only names managed policies by ARN."""
-
-    @staticmethod
-    def load() -> dict[str, str]:
-        return {}
 
 
 def with_conditions(node: Any, conditions: dict[str, bool]) -> Any:

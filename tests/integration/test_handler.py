@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 from PIL import Image
 
 import app
-from scripts.support.sample_images import encode, photo, transparent_logo
+from scripts.support.sample_images import encode, gif_with_oversized_frame, photo, transparent_logo
 from tests.integration.conftest import event_of, load_event
 from thumbnailer.errors import TransientError
 from thumbnailer.models import SourceObject, Status
@@ -53,6 +53,9 @@ def test_dots_in_folders_and_names_keep_all_but_the_last_extension(stack, lambda
         (encode(photo(64, 64), "ICO"), "unsupported_format"),
         (JPEG[: len(JPEG) // 3], "truncated_image"),
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "corrupt_image"),
+        (encode(photo(64, 64), "TGA"), "unsupported_format"),  # recognised with no signature
+        # A frame larger than its canvas: Pillow's DecompressionBombError, once retried in vain
+        (gif_with_oversized_frame((20_000, 20_000)), "too_many_pixels"),
     ],
 )
 def test_a_bad_object_gets_exactly_one_dlq_record_and_no_output(

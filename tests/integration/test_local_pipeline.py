@@ -2,6 +2,7 @@
 
 import pytest
 
+from scripts.local import execution_role
 from scripts.local.pipeline import LocalPipeline
 from scripts.support.sample_images import encode, photo
 
@@ -45,7 +46,8 @@ def test_uploads_outside_the_prefix_never_reach_the_function(pipeline):
 
 
 def test_a_failing_function_is_retried_then_its_event_goes_to_the_dlq():
-    # GIVEN a function whose output bucket does not exist (every attempt fails transiently)
+    # GIVEN a function pointed at an output bucket that its role does not cover (every attempt
+    # is denied, transiently as far as the function can tell)
     with LocalPipeline(workers=1, overrides={"OUTPUT_BUCKET": "missing-bucket"}) as failing:
         failing.upload("uploads/retry.jpg", encode(photo(300, 200), "JPEG"))
         # WHEN the event is handled
@@ -53,7 +55,8 @@ def test_a_failing_function_is_retried_then_its_event_goes_to_the_dlq():
         # THEN it was tried three times (Lambda's two retries), then dead-lettered as-is
         assert invocation.attempts == 3
         assert invocation.dead_lettered
-        assert "NoSuchBucket" in invocation.error
+        # (HeadObject answers a bare 403: a HEAD response has no body to say more)
+        assert "S3 HeadObject s3://missing-bucket/retry_512w.webp failed: 403" in invocation.error
         [dead] = failing.dead_letters()
         assert dead == invocation.event
 
@@ -85,3 +88,34 @@ def test_a_crashing_or_hanging_function_costs_only_its_execution_environment():
         fine = pipeline.wait_for(["uploads/crash/fine.jpg"], 60)["uploads/crash/fine.jpg"]
         assert fine.response["outcomes"][0]["status"] == "written"
         assert pipeline.output_keys() == ["crash/fine_128w.webp", "crash/fine_512w.webp"]
+
+
+def test_a_permission_missing_from_the_role_shows_up_with_its_action_and_resource(
+    tmp_path, monkeypatch
+):
+    # GIVEN the template's role less the statement that lets the function write thumbnails
+    real = execution_role.function_role_policies
+
+    def without_write(parameters, resources):
+        policies = real(parameters, resources)
+        [write] = [s for s in execution_role.statements_of(policies) if "WriteThumbnails" in s.name]
+        return execution_role.without(policies, write)
+
+    monkeypatch.setattr(execution_role, "function_role_policies", without_write)
+    with LocalPipeline(workers=1, log_dir=tmp_path, max_retries=0) as pipeline:
+        # WHEN an image is uploaded
+        pipeline.upload("uploads/denied.jpg", encode(photo(300, 200), "JPEG"))
+        invocation = pipeline.wait_for(["uploads/denied.jpg"], 60)["uploads/denied.jpg"]
+
+        # THEN the function fails on it, saying which action on which resource was denied
+        assert invocation.dead_lettered
+        assert (
+            "is not authorized to perform: s3:PutObject on resource: "
+            "arn:aws:s3:::sip-local-output/denied_128w.webp" in invocation.error
+        )
+        # AND the run lists every denial (the demo prints them after its table)
+        assert pipeline.denials() == [
+            "AccessDenied: arn:aws:sts::123456789012:assumed-role/ThumbnailFunctionRole/"
+            "ThumbnailFunctionRole may not s3:PutObject on "
+            "arn:aws:s3:::sip-local-output/denied_128w.webp"
+        ]

@@ -49,7 +49,6 @@ BASE_STATEMENTS = {
     "WriteThumbnails",
     "ReadThumbnails",
     "ListThumbnails",
-    "ReportFailures",
 }
 TLS_DENIES = {"DenyInsecureTransport", "DenyOutdatedTls"}
 PREFIX_FILTER = {"S3Key": {"Rules": [{"Name": "prefix", "Value": {"Ref": "InputPrefix"}}]}}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.templates import APP_TEMPLATE, OIDC_ROLE_TEMPLATE, load
+from tests.integration.templates import APP_TEMPLATE, OIDC_ROLE_TEMPLATE, OPERATOR_TEMPLATE, load
 from thumbnailer.settings import ENV_VARS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -139,8 +139,12 @@ def test_every_path_and_module_the_docs_name_exists():
 
 
 def test_every_parameter_the_docs_set_is_a_template_parameter():
-    # GIVEN the parameters of both templates
-    parameters = set(load(APP_TEMPLATE)["Parameters"]) | set(load(OIDC_ROLE_TEMPLATE)["Parameters"])
+    # GIVEN the parameters of every template
+    parameters = {
+        name
+        for template in (APP_TEMPLATE, OIDC_ROLE_TEMPLATE, OPERATOR_TEMPLATE)
+        for name in load(template)["Parameters"]
+    }
 
     # WHEN every `Name=value` in the docs' code and every parameter-table row is collected
     named = {

@@ -1,6 +1,5 @@
 """The image core, with every image drawn in the test."""
 
-import random
 import struct
 import zlib
 from io import BytesIO
@@ -10,7 +9,6 @@ from PIL import Image, ImageChops, ImageDraw
 
 from scripts.support.sample_images import encode, jpeg_with_exif, photo, transparent_logo
 from thumbnailer.errors import (
-    BadObjectError,
     CorruptImageError,
     EmptyObjectError,
     NotAnImageError,
@@ -255,24 +253,3 @@ def test_a_decompression_bomb_is_refused():
     # GIVEN a PNG that claims 100000 x 100000 pixels (Pillow's own bomb limit trips first)
     with pytest.raises(TooManyPixelsError):
         make_thumbnails(png_header_only(100_000, 100_000), WIDTHS, quality=85, max_pixels=10**12)
-
-
-@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP", "GIF"])
-def test_mutated_images_fail_only_with_our_errors(image_format):
-    # GIVEN valid images with random bytes overwritten (a small deterministic fuzz)
-    source = photo(96, 64, seed=8)
-    data = encode(source.convert("P") if image_format == "GIF" else source, image_format)
-    rng = random.Random(image_format)
-    outcomes = set()
-    for _ in range(150):
-        mutated = bytearray(data)
-        for _ in range(rng.randint(1, 8)):
-            mutated[rng.randrange(len(mutated))] = rng.randrange(256)
-        cut = rng.choice([len(mutated), rng.randrange(1, len(mutated))])
-        # WHEN thumbnailed / THEN it works or raises one of our classified errors, nothing else
-        try:
-            make_thumbnails(bytes(mutated[:cut]), (64,), quality=50, max_pixels=MAX_PIXELS)
-            outcomes.add("ok")
-        except BadObjectError as exc:
-            outcomes.add(exc.reason)
-    assert outcomes - {"ok"}, "the fuzz should have produced at least one bad object"

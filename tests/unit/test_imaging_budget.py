@@ -19,7 +19,7 @@ from thumbnailer.budget import (
     jpeg_coefficient_pixels,
     pixel_budget,
 )
-from thumbnailer.errors import TooManyPixelsError, TruncatedImageError
+from thumbnailer.errors import CorruptImageError, TooManyPixelsError, TruncatedImageError
 from thumbnailer.imaging import make_thumbnails, render
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,6 +66,18 @@ def test_progressive_jpeg_coefficients_are_counted_at_full_size():
     # GIVEN a 16x16 4:2:0 JPEG: Y has 4 blocks, Cb and Cr one each, 64 coefficients of 2 bytes
     # WHEN counted / THEN 6 blocks * 64 * 2 bytes = 768 bytes = 192 four-byte pixels
     assert jpeg_coefficient_pixels((16, 16), [(2, 2), (1, 1), (1, 1)]) == 192
+
+
+def test_a_progressive_jpeg_with_zero_sampling_factors_is_corrupt():
+    # GIVEN a progressive JPEG whose frame header gives every component sampling factors of 0
+    # (found by `make fuzz`: the coefficient count divided by zero, `unprocessable_image`)
+    data = bytearray(encode(photo(64, 48), "JPEG", progressive=True))
+    sof = data.index(b"\xff\xc2")
+    for component in range(data[sof + 9]):
+        data[sof + 11 + 3 * component] = 0x00
+    # WHEN thumbnailed / THEN a corrupt image, named as such
+    with pytest.raises(CorruptImageError, match="sampling factors"):
+        make_thumbnails(bytes(data), (32,), quality=80, max_pixels=4_000_000)
 
 
 def test_a_png_that_would_decode_to_gigabytes_is_refused_from_its_header():

@@ -3,7 +3,8 @@ from urllib.parse import quote_plus
 import pytest
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
-from thumbnailer.keys import output_key_for, relative_key
+from thumbnailer.errors import KeyTooLongError
+from thumbnailer.keys import MAX_KEY_BYTES, check_output_keys, output_key_for, relative_key
 from thumbnailer.models import SourceObject
 
 
@@ -85,3 +86,14 @@ def test_every_rendition_and_the_manifest_are_named_from_the_stem():
         "a.b/photo.v2_1200x630.avif",
         "a.b/photo.v2.json",
     ]
+
+
+def test_output_keys_within_s3s_limit_pass_and_one_byte_over_is_refused():
+    # GIVEN planned keys of exactly 1,024 bytes of UTF-8 (é is two bytes), and one of 1,025
+    at_limit = "é" * 507 + "_128w.webp"
+    assert len(at_limit.encode()) == MAX_KEY_BYTES
+    # WHEN checked / THEN the first passes, and one key over the limit refuses the whole set
+    check_output_keys([at_limit, "short_512w.webp"])
+    with pytest.raises(KeyTooLongError, match="1025 bytes of UTF-8; S3 allows 1024") as caught:
+        check_output_keys(["short_512w.webp", "x" + at_limit])
+    assert caught.value.reason == "key_too_long"
