@@ -137,5 +137,5 @@ $(FUNCTION_VENV)/.installed: lambda/requirements.txt pyproject.toml
 	@touch $@
 
 .PHONY: bench
-bench: $(STAMP) $(FUNCTION_VENV)/.installed ## time the image core vs the tutorial code and libvips (add your own: DIR=~/Pictures)
+bench: $(STAMP) $(FUNCTION_VENV)/.installed ## time the core, the handler, the built package's import, the cost (add your own: DIR=~/Pictures)
 	$(BIN)/python -m scripts.bench.bench $(DIR)

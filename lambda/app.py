@@ -12,19 +12,11 @@ All of them end in the same `ThumbnailService`; `thumbnailer.events` tells them 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes import S3BatchOperationEvent, S3Event
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from aws_lambda_powertools.utilities.data_classes import S3Event
 
-from thumbnailer.batch_operations import run_batch_tasks
 from thumbnailer.errors import TransientError
 from thumbnailer.events import EventShape, event_shape
 from thumbnailer.models import Outcome, SourceObject
@@ -32,9 +24,22 @@ from thumbnailer.observability import logger, metrics, tracer
 from thumbnailer.processing import ThumbnailService
 from thumbnailer.settings import Settings
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
 # Read once, at init: a misconfigured function fails before it takes its first event.
 SETTINGS = Settings.from_env()
-QUEUED_BATCH = BatchProcessor(event_type=EventType.SQS)
+# What only some event shapes need (SQS batches, Batch Operations) is imported by the first
+# event of that shape, not at every cold start (README: Performance, cold start).
+
+
+@cache
+def queued_batch() -> BatchProcessor:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
+    return BatchProcessor(event_type=EventType.SQS)
 
 
 @cache
@@ -48,12 +53,18 @@ def thumbnail_service() -> ThumbnailService:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     shape = event_shape(event)
     if shape is EventShape.BATCH_OPERATIONS:
+        from aws_lambda_powertools.utilities.data_classes import S3BatchOperationEvent
+
+        from thumbnailer.batch_operations import run_batch_tasks
+
         return run_batch_tasks(S3BatchOperationEvent(event), thumbnail_service())
     if shape is EventShape.SQS_BATCH:
+        from aws_lambda_powertools.utilities.batch import process_partial_response
+
         # Only messages that failed transiently are listed in batchItemFailures and come back;
         # the rest, bad objects included (already reported to the DLQ), are deleted.
         return process_partial_response(
-            event=event, record_handler=process_queued_message, processor=QUEUED_BATCH
+            event=event, record_handler=process_queued_message, processor=queued_batch()
         )
     if shape is EventShape.S3_TEST_EVENT:
         _ignore_test_event()

@@ -58,6 +58,9 @@ from thumbnailer.settings import WEBP_MAX_SIDE
 #: animations for about twice 2's time; 6 takes three times longer again for no gain.
 WEBP_METHOD = 2
 WEBP_ANIMATION_METHOD = 5
+#: Frames between two forced key frames of an animated WebP: more than any animation has, so
+#: libwebp places key frames only where they are smaller (as libvips does).
+ANIMATION_KEY_FRAME_INTERVAL = 1_000_000
 #: JPEG shrink-on-load decodes (by DCT scaling, 1/2, 1/4 or 1/8) to at least this many times
 #: the largest thumbnail, so that the final Lanczos still has real pixels to filter. Measured on
 #: a zone plate: at 1x, DCT scaling aliases into ghost rings (30 dB against an exact Lanczos);
@@ -453,7 +456,8 @@ def _render_animation(
     durations: list[int] = []
     for frame in animation.frames(image, kept_frames):
         durations.append(int(frame.info.get("duration", 0)))
-        picture = frame.convert("RGBA")
+        # Opaque frames stay RGB: Lanczos premultiplies RGBA, a third more work.
+        picture = frame.convert("RGBA" if frame.has_transparency_data else "RGB")
         for width, thumb in _thumbnail_chain(picture, targets, 1, icc_profile).items():
             frames[width].append(thumb)
     return frames, Timing(tuple(durations), animation.loop_count(image))
@@ -488,6 +492,11 @@ def encode_webp(
             loop=timing.loop,
             background=(0, 0, 0, 0),
             method=WEBP_ANIMATION_METHOD if method is None else method,
+            # No forced key frames (Pillow's default puts one every 3 to 5 frames, and tries
+            # each candidate both ways): the same bytes on photographic animations, in 30 to 40%
+            # less time. libwebp still makes a key frame wherever one is smaller.
+            kmin=ANIMATION_KEY_FRAME_INTERVAL - 1,
+            kmax=ANIMATION_KEY_FRAME_INTERVAL,
             **params,
         )
     else:

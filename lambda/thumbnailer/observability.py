@@ -8,4 +8,6 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
+# Only the AWS SDK is traced: by default the X-Ray SDK patches every library it knows, and
+# importing sqlite3 and http.client for that costs a cold start 20 to 30 ms for nothing.
+tracer = Tracer(patch_modules=("botocore",))

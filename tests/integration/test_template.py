@@ -526,3 +526,62 @@ def test_rendition_parameters_accept_exactly_what_the_settings_accept(template: 
     )
     assert parameters["CropSizes"]["Default"] == ""
     assert parameters["WriteManifest"]["Default"] == "false"
+
+
+def _rule_holds(node: Any, parameters: dict[str, str]) -> bool:
+    """A CloudFormation rule function (Fn::Equals, Fn::Not on Refs) for these parameter values."""
+    if "Fn::Not" in node:
+        return not _rule_holds(node["Fn::Not"][0], parameters)
+    left, right = (
+        parameters[side["Ref"]] if isinstance(side, dict) else str(side)
+        for side in node["Fn::Equals"]
+    )
+    return left == right
+
+
+@pytest.mark.parametrize(
+    ("snap_start", "provisioned", "accepted"),
+    [("false", "0", True), ("true", "0", True), ("false", "2", True), ("true", "2", False)],
+)
+def test_snapstart_is_refused_with_provisioned_concurrency(
+    template: Template, snap_start: str, provisioned: str, accepted: bool
+) -> None:
+    # GIVEN the SnapStart parameter and the template's rules
+    parameter = template["Parameters"]["SnapStart"]
+    rules = template["Rules"].values()
+    values = {"SnapStart": snap_start, "LambdaProvisionedConcurrency": provisioned}
+
+    # WHEN CloudFormation would evaluate every rule that applies to these values
+    holds = all(
+        _rule_holds(assertion["Assert"], values)
+        for rule in rules
+        if _rule_holds(rule["RuleCondition"], values)
+        for assertion in rule["Assertions"]
+    )
+
+    # THEN the stack is refused exactly when both are asked for; SnapStart is off by default
+    assert holds is accepted
+    assert (parameter["Default"], sorted(parameter["AllowedValues"])) == (
+        "false",
+        ["false", "true"],
+    )
+
+
+def test_snapstart_applies_to_published_versions_only_when_asked(transformed: Template) -> None:
+    # GIVEN the function as CloudFormation receives it
+    function = transformed["Resources"][FUNCTION]["Properties"]
+
+    # WHEN its SnapStart setting is read
+    snap_start = function["SnapStart"]
+
+    # THEN it snapshots the published versions (the live alias's) only under the condition
+    assert snap_start == {
+        "Fn::If": [
+            "SnapStartEnabled",
+            {"ApplyOn": "PublishedVersions"},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+    assert transformed["Conditions"]["SnapStartEnabled"] == {
+        "Fn::Equals": [{"Ref": "SnapStart"}, "true"]
+    }

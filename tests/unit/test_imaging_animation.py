@@ -6,7 +6,8 @@ from io import BytesIO
 import pytest
 from PIL import Image
 
-from scripts.support.sample_images import animation, encode, moving_box_frames
+from scripts.support.quality import psnr
+from scripts.support.sample_images import animation, encode, moving_box_frames, photo
 from thumbnailer.errors import TooManyPixelsError
 from thumbnailer.imaging import make_thumbnails
 
@@ -148,3 +149,28 @@ def test_an_apng_with_a_default_image_outside_the_animation_animates_only_its_fr
     made = make_thumbnails(data, (32,), quality=85, max_pixels=MAX_PIXELS)
     thumb = Image.open(BytesIO(made.thumbnails[0].data))
     assert (made.source_format, made.frames, thumb.n_frames) == ("PNG", 3, 3)
+
+
+def test_every_frame_of_a_photographic_animation_keeps_the_stills_quality():
+    # GIVEN a 12-frame camera pan over a photo-like scene, as an opaque GIF (no forced key frames
+    # in the WebP: libwebp decides, so each frame is either a key frame or a good sub-frame)
+    scene = photo(520, 135, seed=3)
+    sources = [scene.crop((20 * i, 0, 20 * i + 240, 135)) for i in range(12)]
+    data = animation(
+        [frame.convert("P", palette=Image.Palette.ADAPTIVE) for frame in sources],
+        "GIF",
+        durations=[40] * 12,
+        loop=0,
+    )
+
+    # WHEN thumbnailed to 120 px wide
+    made = make_thumbnails(data, (120,), quality=85, max_pixels=MAX_PIXELS)
+    frames, _ = decoded_frames(made.thumbnails[0].data)
+
+    # THEN each frame is within 30 dB of the exact Lanczos of its decoded GIF frame, and opaque
+    gif = Image.open(BytesIO(data))
+    for index, (_, frame) in enumerate(frames):
+        gif.seek(index)
+        exact = gif.convert("RGB").resize(frame.size, Image.Resampling.LANCZOS)
+        assert psnr(frame.convert("RGB"), exact) >= 30, index
+        assert frame.getextrema()[3] == (255, 255), index
