@@ -79,10 +79,11 @@ def add_ingest_mode_option(parser: argparse.ArgumentParser) -> None:
 
 
 def thumbnail_namer(function_env: dict[str, str]) -> Callable[[str], set[str]]:
-    """The thumbnail keys the function must write for an upload, by its own naming code."""
+    """Every key the function may write for an upload (renditions, manifest), by its own naming
+    code: an animation has no AVIF, so a caller keeps those that exist."""
     if str(LAMBDA_DIR) not in sys.path:
         sys.path.insert(0, str(LAMBDA_DIR))  # the function's code root, as Lambda sees it
-    from thumbnailer.keys import output_key_for, relative_key
+    from thumbnailer.keys import planned_keys, relative_key
     from thumbnailer.settings import Settings
 
     settings = Settings.from_env(function_env)
@@ -90,7 +91,15 @@ def thumbnail_namer(function_env: dict[str, str]) -> Callable[[str], set[str]]:
     def thumbnails(key: str) -> set[str]:
         relative = relative_key(key, settings.input_prefix)
         assert relative is not None, f"{key} is outside the input prefix"
-        return {output_key_for(relative, width) for width in settings.thumb_widths}
+        return set(
+            planned_keys(
+                relative,
+                widths=settings.thumb_widths,
+                formats=settings.output_formats,
+                crops=settings.crop_sizes,
+                manifest=settings.write_manifest,
+            )
+        )
 
     return thumbnails
 
