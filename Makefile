@@ -41,8 +41,18 @@ $(SCAN_STAMP): pyproject.toml
 	$(SCAN_BIN)/python -m pip install --quiet --group scan
 	@touch $@
 
+# The demo gallery's test opens out/index.html in a real browser: Debian's chromium, installed
+# here when missing (as root, as CI runs); elsewhere install it yourself or the test skips.
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: browser
+browser: ## install Debian's chromium for the gallery test, if missing (needs root)
+	@if [ ! -x $(CHROMIUM) ] && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
 .PHONY: test
-test: $(STAMP) $(SCAN_STAMP) ## lint the code, check formatting, run every test
+test: $(STAMP) $(SCAN_STAMP) browser ## lint the code, check formatting, run every test
 	$(BIN)/ruff check .
 	$(BIN)/black --check --quiet .
 	$(BIN)/pytest
@@ -79,8 +89,13 @@ clean: ## remove build output, thumbnails and caches (keeps .venv)
 ##@ The local twin (docs/local-development.md)
 
 .PHONY: demo
-demo: $(STAMP) ## run the pipeline locally on generated sample images; thumbnails land in ./out
-	$(BIN)/python -m scripts.local.demo $(if $(INGEST_MODE),--ingest-mode $(INGEST_MODE))
+demo: $(STAMP) ## run the pipeline locally on generated sample images; thumbnails and out/index.html land in ./out (RENDITIONS=1: every rendition on)
+	$(BIN)/python -m scripts.local.demo $(if $(INGEST_MODE),--ingest-mode $(INGEST_MODE)) \
+		$(if $(RENDITIONS),--renditions) \
+		$(if $(OUTPUT_FORMATS),--output-formats $(OUTPUT_FORMATS)) \
+		$(if $(AVIF_QUALITY),--avif-quality $(AVIF_QUALITY)) \
+		$(if $(CROP_SIZES),--crop-sizes $(CROP_SIZES)) \
+		$(if $(WRITE_MANIFEST),--write-manifest $(WRITE_MANIFEST))
 
 .PHONY: local-aws
 local-aws: $(STAMP) ## local S3 + SQS for `sam local invoke --env-vars events/env.json`; Ctrl-C stops it

@@ -18,6 +18,7 @@ whatever decoding, rendering or encoding raises there is a `BadObjectError` with
 from __future__ import annotations
 
 import functools
+import math
 import struct
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -178,6 +179,7 @@ class Rendering:
     timing: Timing | None
     frames_dropped: bool
     cost: DecodeCost
+    displayed_size: tuple[int, int] = (0, 0)  # source_size, oriented as shown
 
 
 @untrusted_bytes
@@ -217,8 +219,12 @@ def render(
     *,
     max_pixels: int,
     max_frames: int = DEFAULT_MAX_FRAMES,
+    crops: Sequence[tuple[int, int]] = (),
 ) -> Rendering:
-    """Every thumbnail of `data`, as images: `make_thumbnails` without the encoding."""
+    """Every thumbnail of `data`, as images: `make_thumbnails` without the encoding.
+
+    Each crop box adds the width its cover crop is cut from (see `cover_width`).
+    """
     image, image_format = open_image(data)
     source_size = image.size
     # A GIF's frames are counted by walking its blocks: quick, but it reads the whole file.
@@ -227,7 +233,7 @@ def render(
 
     # JPEG orientation is known from the header; it decides which side shrink-on-load must keep.
     orientation = exif_orientation(image) if image_format == "JPEG" else 1
-    targets = thumbnail_sizes(_displayed(source_size, orientation), widths)
+    targets = thumbnail_sizes(_displayed(source_size, orientation), widths, crops)
     box = shrink_on_load(image, image_format, _stored(max(targets.values()), orientation))
     scale = round(source_size[0] / box[2]) if box else 1
 
@@ -243,7 +249,8 @@ def render(
     # PNG may store its EXIF after the pixels, so it is read now for every format but JPEG.
     # Animations are shown as stored (GIF has no EXIF; an animated WebP's is rare).
     orientation = exif_orientation(image) if kept_frames == 1 else 1
-    targets = thumbnail_sizes(_displayed(source_size, orientation), widths)
+    displayed_size = _displayed(source_size, orientation)
+    targets = thumbnail_sizes(displayed_size, widths, crops)
     icc_profile = image.info.get("icc_profile") or None
 
     if kept_frames == 1:
@@ -259,6 +266,7 @@ def render(
         timing=timing,
         frames_dropped=total_frames > kept_frames,
         cost=cost,
+        displayed_size=displayed_size,
     )
 
 
@@ -349,10 +357,23 @@ _stored = _displayed  # a quarter turn maps each way alike
 
 
 def thumbnail_sizes(
-    displayed: tuple[int, int], widths: Sequence[int]
+    displayed: tuple[int, int],
+    widths: Sequence[int],
+    crops: Sequence[tuple[int, int]] = (),
 ) -> dict[int, tuple[int, int]]:
-    """Each configured width's thumbnail size, largest first."""
-    return {width: target_size(displayed, width) for width in sorted(set(widths), reverse=True)}
+    """Each configured width's thumbnail size, and each crop's cover width's, largest first."""
+    every = {*widths, *(cover_width(displayed, box) for box in crops)}
+    return {width: target_size(displayed, width) for width in sorted(every, reverse=True)}
+
+
+def cover_width(displayed: tuple[int, int], box: tuple[int, int]) -> int:
+    """The width of the smallest thumbnail that covers `box` on both sides, never enlarged.
+
+    Rounded up, so that the thumbnail's height (rounded from the width) still covers the box.
+    """
+    width, height = displayed
+    scale = max(box[0] / width, box[1] / height)
+    return min(width, math.ceil(width * scale))
 
 
 def target_size(source: tuple[int, int], width: int) -> tuple[int, int]:

@@ -1,9 +1,9 @@
-"""Object key naming: where each thumbnail of an upload is written."""
+"""Object key naming: where each rendition (and the manifest) of an upload is written."""
 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from thumbnailer.errors import KeyTooLongError
 
@@ -18,14 +18,49 @@ def relative_key(key: str, input_prefix: str) -> str | None:
     return key[len(input_prefix) :]
 
 
-def output_key_for(relative: str, width: int) -> str:
+def output_key_for(relative: str, width: int, fmt: str = "webp") -> str:
     """`a.b/photo.v2.final.jpeg` -> `a.b/photo.v2.final_512w.webp`: drop only the last extension.
 
     posixpath.splitext looks at the last path segment only, so dots in folder names and
     leading-dot names (`.hidden`) are kept.
     """
+    return rendition_key(relative, f"{width}w", fmt)
+
+
+def rendition_key(relative: str, name: str, fmt: str) -> str:
+    """`photo.jpg`, `256x256`, `avif` -> `photo_256x256.avif` (`name`: `512w` or `WxH`)."""
+    return f"{_stem(relative)}_{name}.{fmt}"
+
+
+def manifest_key(relative: str) -> str:
+    """`a/photo.jpg` -> `a/photo.json`."""
+    return f"{_stem(relative)}.json"
+
+
+def rendition_names(widths: Sequence[int], crops: Sequence[tuple[int, int]]) -> list[str]:
+    """Each rendition's key suffix: the widths from the smallest, then the crops."""
+    return [f"{width}w" for width in sorted(set(widths))] + [
+        f"{width}x{height}" for width, height in sorted(set(crops))
+    ]
+
+
+def planned_keys(
+    relative: str,
+    *,
+    widths: Sequence[int],
+    formats: Sequence[str],
+    crops: Sequence[tuple[int, int]] = (),
+    manifest: bool = False,
+) -> list[str]:
+    """Every key a configuration can write for one upload, per format, the manifest last."""
+    names = rendition_names(widths, crops)
+    keys = [rendition_key(relative, name, fmt) for fmt in formats for name in names]
+    return [*keys, manifest_key(relative)] if manifest else keys
+
+
+def _stem(relative: str) -> str:
     stem, _extension = posixpath.splitext(relative)
-    return f"{stem}_{width}w.webp"
+    return stem
 
 
 def check_output_keys(keys: Iterable[str]) -> None:

@@ -79,6 +79,7 @@ class Outcome:
     reason: str = ""
     message: str = ""
     thumbnails: dict[str, tuple[int, int]] = field(default_factory=dict)  # key -> pixel size
+    manifest: str = ""  # the manifest's key, if one was written (WRITE_MANIFEST)
     deleted: tuple[str, ...] = ()  # thumbnail keys removed because their source was deleted
     bytes_in: int = 0
     bytes_out: int = 0
@@ -91,6 +92,8 @@ class Outcome:
             "reason": self.reason,
             "thumbnails": {key: list(size) for key, size in self.thumbnails.items()},
         }
+        if self.manifest:
+            result["manifest"] = self.manifest
         if self.status is Status.DELETED:
             result["deleted"] = list(self.deleted)
         return result

@@ -52,6 +52,8 @@ def notification_for(outcome: Outcome, output_bucket: str) -> Notification | Non
             "bytes_in": outcome.bytes_in,
             "bytes_out": outcome.bytes_out,
         }
+        if outcome.manifest:
+            message["manifest"] = {"bucket": output_bucket, "key": outcome.manifest}
         return Notification("success", f"Thumbnails ready ({len(thumbnails)})", message)
     if outcome.status is Status.REJECTED:
         message = {

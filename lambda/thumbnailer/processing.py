@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from time import perf_counter
@@ -16,8 +17,15 @@ from thumbnailer.errors import (
     SourceChangedError,
     TransientError,
 )
-from thumbnailer.imaging import make_thumbnails
-from thumbnailer.keys import check_output_keys, output_key_for, relative_key
+from thumbnailer.keys import (
+    check_output_keys,
+    manifest_key,
+    planned_keys,
+    relative_key,
+    rendition_key,
+)
+from thumbnailer.manifest import CONTENT_TYPE as MANIFEST_CONTENT_TYPE
+from thumbnailer.manifest import manifest_document
 from thumbnailer.models import Outcome, SourceObject, Status
 from thumbnailer.notifications import notification_for
 from thumbnailer.observability import logger, metrics, tracer
@@ -27,12 +35,14 @@ from thumbnailer.provenance import (
     key_digest,
     normalise_etag,
     settings_hash,
-    settings_signature,
+    signature_of,
 )
-from thumbnailer.settings import Settings
+from thumbnailer.renditions import CONTENT_TYPES, make_renditions
+from thumbnailer.settings import OUTPUT_FORMATS, Settings
 from thumbnailer.storage import DeadLetterQueue, NotificationTopic, ObjectStore
 
-CONTENT_TYPE = "image/webp"
+# The manifest describes the current renditions: a client should revalidate it.
+MANIFEST_CACHE_CONTROL = "public, max-age=60"
 FAILURE_RECORD_SCHEMA = "serverless-image-pipeline/failure/v1"
 
 
@@ -56,7 +66,7 @@ class ThumbnailService:
         self._store = store
         self._dead_letters = dead_letters
         self._notifier = notifier
-        self._signature = settings_signature(settings.thumb_widths, settings.webp_quality)
+        self._signature = signature_of(settings)
         self._settings_hash = settings_hash(self._signature)
 
     @classmethod
@@ -135,10 +145,16 @@ class ThumbnailService:
     def _make_thumbnails(self, source: SourceObject, relative: str) -> Outcome:
         settings = self._settings
         started = perf_counter()
-        keys = {width: output_key_for(relative, width) for width in settings.thumb_widths}
-        check_output_keys(keys.values())
+        keys = planned_keys(
+            relative,
+            widths=settings.thumb_widths,
+            formats=settings.output_formats,
+            crops=settings.crop_sizes,
+            manifest=settings.write_manifest,
+        )
+        check_output_keys(keys)
         if source.bucket == settings.output_bucket and any(
-            key.startswith(settings.input_prefix) for key in keys.values()
+            key.startswith(settings.input_prefix) for key in keys
         ):
             raise RecursionRiskError(
                 f"the output bucket is the input bucket and the thumbnails would land under "
@@ -154,8 +170,9 @@ class ThumbnailService:
             raise ObjectTooLargeError(
                 f"the object has {source.size} bytes; the limit is {settings.max_input_bytes}"
             )
-        # The largest thumbnail is written last, so its metadata speaks for the whole set.
-        marker = keys[max(keys)]
+        # Written last (the manifest, or else the largest thumbnail of the first format), so
+        # that its metadata speaks for the whole set.
+        marker = keys[-1] if settings.write_manifest else self._marker(relative)
         already = self._already_done(source, marker)
         if already:
             return Outcome(source, Status.IGNORED, reason=already)
@@ -174,14 +191,40 @@ class ThumbnailService:
         if data is None:
             return self._missing(source)
 
-        made = make_thumbnails(
+        made = make_renditions(
             data,
             settings.thumb_widths,
             quality=settings.webp_quality,
             max_pixels=settings.max_input_pixels,
             max_frames=settings.max_animation_frames,
+            formats=settings.output_formats,
+            avif_quality=settings.avif_quality,
+            crops=settings.crop_sizes,
+            describe=settings.write_manifest,
         )
         # Everything is encoded before anything is written: a bad image leaves no partial output.
+        written = [
+            (rendition_key(relative, rendition.name, rendition.format), rendition)
+            for rendition in made.renditions
+        ]
+        written.sort(key=lambda item: item[0] == marker)  # stable: the marker last
+        manifest = None
+        if settings.write_manifest:
+            manifest = manifest_document(
+                source={
+                    "bucket": source.bucket,
+                    "key": source.key,
+                    "version_id": source.version_id,
+                    "etag": etag,
+                    "format": made.source_format,
+                    "width": made.size[0],
+                    "height": made.size[1],
+                    "bytes": len(data),
+                },
+                renditions=written,
+                focus=made.focus or (0.5, 0.5),
+                placeholder=made.placeholder,  # type: ignore[arg-type]
+            )
         metadata = Provenance(
             key_digest=key_digest(source.key),
             etag=etag,
@@ -190,29 +233,48 @@ class ThumbnailService:
             version_id=source.version_id,
             sequencer=source.sequencer,
         ).as_metadata()
-        for thumbnail in sorted(made.thumbnails, key=lambda thumbnail: thumbnail.width):
+        for key, rendition in written:
             self._store.write(
                 settings.output_bucket,
-                keys[thumbnail.width],
-                thumbnail.data,
-                content_type=CONTENT_TYPE,
+                key,
+                rendition.data,
+                content_type=CONTENT_TYPES[rendition.format],
                 cache_control=settings.cache_control,
+                metadata=metadata,
+            )
+        if manifest is not None:
+            self._store.write(
+                settings.output_bucket,
+                manifest_key(relative),
+                manifest,
+                content_type=MANIFEST_CONTENT_TYPE,
+                # Rewritten in place when the source changes, unlike the renditions' keys.
+                cache_control=MANIFEST_CACHE_CONTROL,
                 metadata=metadata,
             )
 
         duration_ms = (perf_counter() - started) * 1000
-        bytes_out = sum(len(thumbnail.data) for thumbnail in made.thumbnails)
-        metrics.add_metric(name="ThumbnailsWritten", unit=MetricUnit.Count, value=len(keys))
+        bytes_out = sum(len(rendition.data) for _key, rendition in written)
+        thumbnails = {key: rendition.size for key, rendition in written}
+        metrics.add_metric(name="ThumbnailsWritten", unit=MetricUnit.Count, value=len(written))
         metrics.add_metric(name="ProcessingTime", unit=MetricUnit.Milliseconds, value=duration_ms)
         metrics.add_metric(name="BytesIn", unit=MetricUnit.Bytes, value=len(data))
         metrics.add_metric(name="BytesOut", unit=MetricUnit.Bytes, value=bytes_out)
+        for fmt in sorted({rendition.format for _key, rendition in written}):
+            with single_metric(
+                name="BytesOutByFormat",
+                unit=MetricUnit.Bytes,
+                value=sum(len(r.data) for _key, r in written if r.format == fmt),
+            ) as metric:
+                metric.add_dimension(name="format", value=fmt)
         logger.info(
             "thumbnails written",
             source_format=made.source_format,
-            source_size=made.source_size,
+            source_size=made.size,
             frames=made.frames,
             frames_dropped=made.frames_dropped,
-            thumbnails={keys[t.width]: t.size for t in made.thumbnails},
+            thumbnails=thumbnails,
+            manifest=manifest_key(relative) if manifest is not None else None,
             bytes_in=len(data),
             bytes_out=bytes_out,
             duration_ms=round(duration_ms, 1),
@@ -220,11 +282,17 @@ class ThumbnailService:
         return Outcome(
             source,
             Status.WRITTEN,
-            thumbnails={keys[t.width]: t.size for t in made.thumbnails},
+            thumbnails=thumbnails,
+            manifest=manifest_key(relative) if manifest is not None else "",
             bytes_in=len(data),
             bytes_out=bytes_out,
             duration_ms=duration_ms,
         )
+
+    def _marker(self, relative: str) -> str:
+        """The rendition written last: the largest thumbnail, in the first configured format."""
+        settings = self._settings
+        return rendition_key(relative, f"{max(settings.thumb_widths)}w", settings.output_formats[0])
 
     def _already_done(self, source: SourceObject, marker: str) -> str | None:
         """Why the thumbnails need no work ("up_to_date", "superseded"), or None: one HeadObject."""
@@ -264,8 +332,17 @@ class ThumbnailService:
             return Outcome(source, Status.IGNORED, reason="source_exists")
         digest = key_digest(source.key)
         deleted: list[str] = []
-        for width in settings.thumb_widths:
-            key = output_key_for(relative, width)
+        # Every format, configured or not (a format turned off leaves its renditions behind);
+        # the manifest first, so that a set with a manifest is never incomplete.
+        keys = planned_keys(
+            relative,
+            widths=settings.thumb_widths,
+            formats=OUTPUT_FORMATS,
+            crops=settings.crop_sizes,
+            manifest=True,
+        )
+        listed = self._listed_in_manifest(keys[-1])
+        for key in [keys[-1], *keys[:-1], *sorted(set(listed) - set(keys))]:
             info = self._store.head(settings.output_bucket, key)
             if info is None:
                 continue
@@ -286,6 +363,17 @@ class ThumbnailService:
         metrics.add_metric(name="ThumbnailsDeleted", unit=MetricUnit.Count, value=len(deleted))
         logger.info("source deleted; thumbnails deleted", thumbnails=deleted)
         return Outcome(source, Status.DELETED, deleted=tuple(deleted))
+
+    def _listed_in_manifest(self, key: str) -> list[str]:
+        """The rendition keys a manifest lists (renditions since unconfigured, such as old
+        crops, included); none if there is no manifest or it is unreadable."""
+        bucket = self._settings.output_bucket
+        try:
+            data = self._store.head(bucket, key) and self._store.read(bucket, key, max_bytes=2**20)
+            return [item["key"] for item in json.loads(data or b"{}").get("renditions", [])]
+        except (ObjectTooLargeError, ValueError, TypeError, KeyError, AttributeError):
+            logger.warning("the manifest is unreadable; only configured renditions are deleted")
+            return []
 
     @staticmethod
     def _missing(source: SourceObject) -> Outcome:

@@ -12,6 +12,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from thumbnailer.settings import Settings
 
 #: Bump when the image core's output changes for the same settings (a bug fix, a new resampler):
 #: every thumbnail then counts as out of date, and a backfill remakes them.
@@ -25,10 +29,43 @@ _SETTINGS = "thumbnail-settings"
 _SETTINGS_HASH = "settings-hash"
 
 
-def settings_signature(widths: Sequence[int], quality: int) -> str:
-    """The settings that shape a thumbnail's pixels, as readable ASCII."""
+def settings_signature(
+    widths: Sequence[int],
+    quality: int,
+    *,
+    formats: Sequence[str] = ("webp",),
+    avif_quality: int = 0,
+    crops: Sequence[tuple[int, int]] = (),
+    manifest: bool = False,
+) -> str:
+    """The settings that shape the renditions, as readable ASCII.
+
+    What is off by default is named only when on: with the defaults, the signature is the one
+    thumbnails made before renditions existed carry, so that they stay up to date.
+    """
     sizes = ",".join(str(width) for width in sorted(set(widths)))
-    return f"widths={sizes};quality={quality};rendition={RENDITION_VERSION}"
+    signature = f"widths={sizes};quality={quality}"
+    if tuple(formats) != ("webp",):
+        signature += f";formats={','.join(formats)}"
+    if "avif" in formats:
+        signature += f";avif_quality={avif_quality}"
+    if crops:
+        signature += ";crops=" + ",".join(f"{w}x{h}" for w, h in sorted(set(crops)))
+    if manifest:
+        signature += ";manifest=v1"
+    return f"{signature};rendition={RENDITION_VERSION}"
+
+
+def signature_of(settings: Settings) -> str:
+    """`settings_signature` of the function's settings."""
+    return settings_signature(
+        settings.thumb_widths,
+        settings.webp_quality,
+        formats=settings.output_formats,
+        avif_quality=settings.avif_quality,
+        crops=settings.crop_sizes,
+        manifest=settings.write_manifest,
+    )
 
 
 def settings_hash(signature: str) -> str:

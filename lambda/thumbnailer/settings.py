@@ -23,6 +23,10 @@ ENV_VARS = (
     "MAX_ANIMATION_FRAMES",
     "NOTIFICATION_TOPIC_ARN",
     "CACHE_CONTROL",
+    "OUTPUT_FORMATS",
+    "AVIF_QUALITY",
+    "CROP_SIZES",
+    "WRITE_MANIFEST",
 )
 #: Read by boto3, not here. The template declares it empty (AWS's own endpoints) only so that
 #: `sam local invoke --env-vars events/env.json` can set it: SAM sets declared variables only.
@@ -45,6 +49,13 @@ INPUT_PREFIX_PATTERN = re.compile(r"([A-Za-z0-9!_.'()-]+/)+")
 _WHOLE_NUMBER = re.compile(r"0|[1-9][0-9]*")
 # An HTTP header value S3 stores as given: visible ASCII and spaces, no control characters.
 _HEADER_VALUE = re.compile(r"[ -~]+")
+#: Every rendition is written once per format, in this order of preference.
+OUTPUT_FORMATS = ("webp", "avif")
+DEFAULT_OUTPUT_FORMATS = "webp"
+#: Chosen by measurement (`make bench`, README "Renditions"): the lowest AVIF quality whose SSIM
+#: against the source is the WebP thumbnail's at WEBP_QUALITY=85 (to 0.0005) on every bench photo
+#: at 512w and 128w. 512w needs only 55; 128w needs 70, for 11% fewer bytes there, 24% at 512w.
+DEFAULT_AVIF_QUALITY = "70"
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,11 @@ class Settings:
     max_input_pixels: int = pixel_budget(DEFAULT_MEMORY_MB)
     # Frames kept of an animated GIF or WebP; the rest are dropped (see animation.py).
     max_animation_frames: int = DEFAULT_MAX_FRAMES
+    # Renditions (README "Renditions"): formats, square-or-any cover crops, a JSON manifest.
+    output_formats: tuple[str, ...] = ("webp",)
+    avif_quality: int = int(DEFAULT_AVIF_QUALITY)
+    crop_sizes: tuple[tuple[int, int], ...] = ()
+    write_manifest: bool = False
     # A limit that protects the function's memory; not (yet) part of the env contract.
     max_input_bytes: int = 64 * 1024 * 1024
 
@@ -84,7 +100,15 @@ class Settings:
         if dlq_url and not dlq_url.startswith(("https://", "http://")):
             problems.append(f"DLQ_URL must be an SQS queue URL, got {dlq_url!r}")
         widths = _parse_widths(env.get("THUMB_SIZES", DEFAULT_THUMB_SIZES), problems)
-        quality = _parse_quality(env.get("WEBP_QUALITY", DEFAULT_WEBP_QUALITY), problems)
+        quality = _parse_quality(
+            "WEBP_QUALITY", env.get("WEBP_QUALITY", DEFAULT_WEBP_QUALITY), problems
+        )
+        formats = _parse_formats(env.get("OUTPUT_FORMATS", DEFAULT_OUTPUT_FORMATS), problems)
+        avif_quality = _parse_quality(
+            "AVIF_QUALITY", env.get("AVIF_QUALITY", DEFAULT_AVIF_QUALITY), problems
+        )
+        crops = _parse_crops(env.get("CROP_SIZES", ""), problems)
+        write_manifest = _parse_flag("WRITE_MANIFEST", env.get("WRITE_MANIFEST", "false"), problems)
         input_prefix = env.get("INPUT_PREFIX", DEFAULT_INPUT_PREFIX)
         if not INPUT_PREFIX_PATTERN.fullmatch(input_prefix):
             problems.append(
@@ -129,6 +153,10 @@ class Settings:
             max_input_pixels=max_pixels or pixel_budget(memory_mb),
             max_animation_frames=max_frames,
             notification_topic_arn=topic_arn,
+            output_formats=formats,
+            avif_quality=avif_quality,
+            crop_sizes=crops,
+            write_manifest=write_manifest,
         )
 
 
@@ -146,10 +174,10 @@ def _parse_widths(raw: str, problems: list[str]) -> tuple[int, ...]:
     return tuple(sorted(widths))
 
 
-def _parse_quality(raw: str, problems: list[str]) -> int:
+def _parse_quality(name: str, raw: str, problems: list[str]) -> int:
     text = raw.strip()
     if not _WHOLE_NUMBER.fullmatch(text) or not 0 <= int(text) <= 100:
-        problems.append(f"WEBP_QUALITY must be a whole number from 0 to 100, got {raw!r}")
+        problems.append(f"{name} must be a whole number from 0 to 100, got {raw!r}")
         return 0
     return int(text)
 
@@ -160,3 +188,43 @@ def _parse_count(name: str, raw: str, problems: list[str], *, minimum: int) -> i
         problems.append(f"{name} must be a whole number of at least {minimum}, got {raw!r}")
         return minimum
     return int(text)
+
+
+def _parse_formats(raw: str, problems: list[str]) -> tuple[str, ...]:
+    """`webp`, `avif` or both, comma-separated (the template's AllowedPattern); in
+    OUTPUT_FORMATS' order."""
+    given = raw.split(",")
+    if any(name not in OUTPUT_FORMATS for name in given):
+        problems.append(
+            f"OUTPUT_FORMATS must be a comma-separated list of {' and '.join(OUTPUT_FORMATS)}, "
+            f"got {raw!r}"
+        )
+        return ("webp",)
+    return tuple(name for name in OUTPUT_FORMATS if name in given)
+
+
+_CROP_BOX = re.compile(r"([1-9][0-9]*)x([1-9][0-9]*)")
+
+
+def _parse_crops(raw: str, problems: list[str]) -> tuple[tuple[int, int], ...]:
+    """Comma-separated `WxH` boxes (`256x256,1200x630`); empty means no crops."""
+    if not raw:
+        return ()
+    boxes: set[tuple[int, int]] = set()
+    for part in raw.split(","):
+        match = _CROP_BOX.fullmatch(part)
+        if not match or max(int(match[1]), int(match[2])) > WEBP_MAX_SIDE:
+            problems.append(
+                f"CROP_SIZES must be empty or a comma-separated list of WxH boxes (e.g. "
+                f"256x256,1200x630), each side from 1 to {WEBP_MAX_SIDE} pixels, got {raw!r}"
+            )
+            return ()
+        boxes.add((int(match[1]), int(match[2])))
+    return tuple(sorted(boxes))
+
+
+def _parse_flag(name: str, raw: str, problems: list[str]) -> bool:
+    if raw not in ("true", "false"):
+        problems.append(f"{name} must be true or false, got {raw!r}")
+        return False
+    return raw == "true"

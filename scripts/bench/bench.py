@@ -586,6 +586,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.path.insert(0, str(REPO / "lambda"))
     from PIL import Image
 
+    from scripts.bench import renditions as bench_renditions
+    from thumbnailer.settings import DEFAULT_AVIF_QUALITY
+
     # The reference decodes the 100 MP JPEG in full, on purpose.
     warnings.simplefilter("ignore", Image.DecompressionBombWarning)
     started = time.perf_counter()
@@ -629,7 +632,28 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{ours_result['first_ms']:.0f} ms, then {ours_result['ms']:.0f} ms"
             )
     print(f"\n{side_tables(rows, built_imports)}\n")
+    photos = [(c.name, c.path.read_bytes()) for c in corpus() if c.photo_jpeg or c.name in (
+        "PNG 12 MP alpha", "HEIC 12 MP")]  # fmt: skip
+    renditions_table, renditions = bench_renditions.report(
+        photos, named["GIF 100 frames"].path.read_bytes()
+    )
+    print(f"\n{renditions_table}\n")
     checks = check_targets(rows) + issue_13_targets(rows, built_imports)
+    checks.append(
+        (
+            renditions["comparison"]["chosen"] == int(DEFAULT_AVIF_QUALITY),
+            f"AVIF_QUALITY's default ({DEFAULT_AVIF_QUALITY}) is the lowest that matches WebP's "
+            f"SSIM (measured: {renditions['comparison']['chosen']})",
+        )
+    )
+    default_ms = {name: ms for name, ms, _ in renditions["configurations"]}
+    checks.append(
+        (
+            default_ms["default (WebP 128w, 512w)"]
+            <= 1.1 * default_ms["before renditions (make_thumbnails)"],
+            "the default renditions cost no more than the thumbnails before them (10% noise)",
+        )
+    )
     for passed, text in checks:
         print(f"{'PASS' if passed else 'FAIL'}  {text}")
     elapsed = time.perf_counter() - started
@@ -652,6 +676,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "webp_methods": methods,
                 "shrink_margins": margins,
                 "reducing_gaps": gaps,
+                "renditions": renditions,
             },
             indent=2,
         )

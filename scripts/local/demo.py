@@ -15,12 +15,13 @@ import argparse
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 
 from PIL import Image
 
+from scripts.local.gallery import GALLERY_FILE, Upload, write_gallery
 from scripts.local.invoker import Invocation
 from scripts.local.pipeline import (
     LocalPipeline,
@@ -43,6 +44,7 @@ class Row:
     thumbnails: list[str]
     seconds: float
     dlq_reason: str
+    outputs: list[str] = field(default_factory=list)  # the output keys, for the gallery
 
     @property
     def failed(self) -> bool:
@@ -108,8 +110,12 @@ def describe_source(data: bytes) -> str:
 
 
 def describe_thumbnail(data: bytes) -> str:
+    if data.startswith(b"{"):
+        return f"manifest {len(data) / 1024:.1f}KB"
     with Image.open(BytesIO(data)) as image:
-        return f"{image.width}x{image.height} {len(data) / 1024:.1f}KB"
+        # WebP unlabelled, as before renditions existed.
+        label = "" if image.format == "WEBP" else f" {image.format}"
+        return f"{image.width}x{image.height}{label} {len(data) / 1024:.1f}KB"
 
 
 def run(
@@ -118,10 +124,12 @@ def run(
     *,
     workers: int = 2,
     ingest_mode: str = "direct",
+    renditions: Mapping[str, str] | None = None,
 ) -> tuple[list[Row], list[str]]:
-    """A row per input, and every call the function's role was denied."""
+    """A row per input, and every call the function's role was denied. `renditions`: template
+    parameters (OutputFormats, AvifQuality, CropSizes, WriteManifest)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    parameters = {"IngestMode": ingest_mode}
+    parameters = {"IngestMode": ingest_mode, **(renditions or {})}
     with LocalPipeline(
         workers=workers, log_dir=out_dir / "logs", parameters=parameters
     ) as pipeline:
@@ -151,7 +159,7 @@ def run(
             made[key] = describe_thumbnail(body)
         return [
             _row(name, prefix + name, descriptions[name], outcomes[prefix + name], dead,
-                 [made[t] for t in sorted(thumbnails_of(prefix + name)) if t in made],
+                 [t for t in sorted(thumbnails_of(prefix + name)) if t in made], made,
                  uploaded_at[name])
             for name in inputs
         ], pipeline.denials()  # fmt: skip
@@ -163,7 +171,8 @@ def _row(
     source_size: str,
     invocation: Invocation,
     dead: dict,
-    thumbnails: list[str],
+    outputs: list[str],
+    made: dict[str, str],
     uploaded_at: float,
 ) -> Row:
     if key in dead:
@@ -173,7 +182,40 @@ def _row(
     else:
         reason = ""
     seconds = invocation.finished_at - uploaded_at
-    return Row(name, key, source_size, thumbnails, seconds, reason)
+    return Row(name, key, source_size, [made[k] for k in outputs], seconds, reason, outputs)
+
+
+#: --renditions: every rendition setting on at once.
+ALL_RENDITIONS = {
+    "OutputFormats": "webp,avif",
+    "CropSizes": "256x256,1200x630",
+    "WriteManifest": "true",
+}
+
+
+def add_rendition_options(parser: argparse.ArgumentParser) -> None:
+    """The template's rendition parameters, and one switch that turns them all on."""
+    group = parser.add_argument_group("renditions (the template's parameters; off by default)")
+    group.add_argument("--output-formats", help="OutputFormats: webp, avif or webp,avif")
+    group.add_argument("--avif-quality", help="AvifQuality: 0-100")
+    group.add_argument("--crop-sizes", help="CropSizes: WxH boxes, e.g. 256x256,1200x630")
+    group.add_argument("--write-manifest", choices=("true", "false"), help="WriteManifest")
+    group.add_argument(
+        "--renditions",
+        action="store_true",
+        help="all on: " + " ".join(f"{k}={v}" for k, v in ALL_RENDITIONS.items()),
+    )
+
+
+def rendition_parameters(args: argparse.Namespace) -> dict[str, str]:
+    parameters = dict(ALL_RENDITIONS) if args.renditions else {}
+    given = {
+        "OutputFormats": args.output_formats,
+        "AvifQuality": args.avif_quality,
+        "CropSizes": args.crop_sizes,
+        "WriteManifest": args.write_manifest,
+    }
+    return parameters | {name: value for name, value in given.items() if value is not None}
 
 
 def summary_table(rows: list[Row], out_dir: Path) -> str:
@@ -194,6 +236,7 @@ def summary_table(rows: list[Row], out_dir: Path) -> str:
     return "\n".join(table) + (
         f"\n\n{len(rows) - failed} processed, {failed} sent to the dead-letter queue. "
         f"Thumbnails in {out_dir}/, function logs in {out_dir}/logs/function.jsonl\n"
+        f"Gallery: {(out_dir / GALLERY_FILE).resolve().as_uri()}\n"
     )
 
 
@@ -203,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("out"), help="where thumbnails go")
     parser.add_argument("--workers", type=int, default=2, help="concurrent function instances")
     add_ingest_mode_option(parser)
+    add_rendition_options(parser)
     args = parser.parse_args(argv)
 
     raise_interrupt_on_sigterm()
@@ -210,13 +254,22 @@ def main(argv: list[str] | None = None) -> int:
     # The samples include broken files on purpose; the given images must all succeed.
     expected_failures = set() if args.paths else {n for n in inputs if n.startswith("broken/")}
     try:
-        rows, denials = run(inputs, args.out, workers=args.workers, ingest_mode=args.ingest_mode)
+        rows, denials = run(
+            inputs,
+            args.out,
+            workers=args.workers,
+            ingest_mode=args.ingest_mode,
+            renditions=rendition_parameters(args),
+        )
     except KeyboardInterrupt:
         print("\ninterrupted; the local stand-in has been shut down", file=sys.stderr)
         return 130
     except (TimeoutError, RuntimeError) as exc:
         print(f"the local pipeline failed: {exc}", file=sys.stderr)
         return 1
+    write_gallery(
+        args.out, [Upload(row.source, row.source_size, row.outputs, row.dlq_reason) for row in rows]
+    )
     table = summary_table(rows, args.out)
     (args.out / SUMMARY_FILE).write_text(table, encoding="utf-8")
     print(table, end="")

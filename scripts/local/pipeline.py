@@ -88,9 +88,10 @@ def function_module(name: str) -> ModuleType:
 
 
 def thumbnail_namer(function_env: dict[str, str]) -> Callable[[str], set[str]]:
-    """The thumbnail keys the function must write for an upload, by its own naming code."""
+    """Every key the function may write for an upload (renditions, manifest), by its own naming
+    code: an animation has no AVIF, so a caller keeps those that exist."""
     keys = function_module("thumbnailer.keys")
-    output_key_for, relative_key = keys.output_key_for, keys.relative_key
+    planned_keys, relative_key = keys.planned_keys, keys.relative_key
     Settings = function_module("thumbnailer.settings").Settings  # noqa: N806 - a class
 
     settings = Settings.from_env(function_env)
@@ -98,7 +99,15 @@ def thumbnail_namer(function_env: dict[str, str]) -> Callable[[str], set[str]]:
     def thumbnails(key: str) -> set[str]:
         relative = relative_key(key, settings.input_prefix)
         assert relative is not None, f"{key} is outside the input prefix"
-        return {output_key_for(relative, width) for width in settings.thumb_widths}
+        return set(
+            planned_keys(
+                relative,
+                widths=settings.thumb_widths,
+                formats=settings.output_formats,
+                crops=settings.crop_sizes,
+                manifest=settings.write_manifest,
+            )
+        )
 
     return thumbnails
 

@@ -131,6 +131,10 @@ class LocalStack:
             "MAX_INPUT_PIXELS": str(parameters["MaxInputPixels"]),
             "MAX_ANIMATION_FRAMES": str(parameters["MaxAnimationFrames"]),
             "CACHE_CONTROL": str(parameters["ThumbnailCacheControl"]),
+            "OUTPUT_FORMATS": str(parameters["OutputFormats"]),
+            "AVIF_QUALITY": str(parameters["AvifQuality"]),
+            "CROP_SIZES": str(parameters["CropSizes"]),
+            "WRITE_MANIFEST": str(parameters["WriteManifest"]),
             **self.overrides,
         }
         # The template's NotificationConfiguration on the input bucket: ObjectCreated, and

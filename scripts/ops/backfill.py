@@ -1,10 +1,12 @@
 """`make backfill`: make the thumbnails that are missing or out of date, for a whole prefix.
 
-For objects uploaded before the stack existed, or after ThumbnailSizes or WebPQuality changed.
+For objects uploaded before the stack existed, or after ThumbnailSizes, WebPQuality or the
+renditions (OutputFormats, AvifQuality, CropSizes, WriteManifest) changed.
 It lists the input prefix in key order and hands every object to the function's own
 `ThumbnailService`, whose one-HeadObject check skips what is up to date: thumbnails exist for
 every current width and their metadata records the source's ETag and the settings (widths,
-quality) that made them. Everything else is made, by several workers at once.
+qualities, formats, crops, manifest) that made them. Everything else is made, by several
+workers at once.
 
 Resumable: after each page of the listing is done, a checkpoint file records its last key, and
 a re-run continues after it (`--restart` starts over; a checkpoint made under other settings is
@@ -40,7 +42,7 @@ from scripts.ops.common import (
 from thumbnailer.errors import SettingsError, TransientError
 from thumbnailer.models import BACKFILL_EVENT, Outcome, SourceObject, Status
 from thumbnailer.processing import ThumbnailService
-from thumbnailer.provenance import settings_signature
+from thumbnailer.provenance import signature_of
 
 DEFAULT_CHECKPOINT = Path("out/backfill-checkpoint.json")
 SHOWN_FAILURES = 20
@@ -219,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     if not bucket:
         parser.error("--bucket is required without --stack-name")
     settings = deployment.settings
-    signature = settings_signature(settings.thumb_widths, settings.webp_quality)
+    signature = signature_of(settings)
     checkpoint = Checkpoint(
         args.checkpoint, {"bucket": bucket, "prefix": settings.input_prefix, "settings": signature}
     )

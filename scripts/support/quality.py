@@ -28,3 +28,37 @@ def on_grey(image: Image.Image) -> Image.Image:
         return image.convert("RGB")
     page = Image.new("RGBA", image.size, (128, 128, 128, 255))
     return Image.alpha_composite(page, image.convert("RGBA")).convert("RGB")
+
+
+#: SSIM's constants for 8-bit data (Wang et al. 2004: K1 = 0.01, K2 = 0.03, L = 255).
+_C1, _C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+
+
+def ssim(image: Image.Image, reference: Image.Image, block: int = 8) -> float:
+    """Mean structural similarity of the luma (1.0: identical), over `block` x `block` windows
+    that do not overlap: the measure the AVIF quality was chosen by (README "Renditions")."""
+    if image.size != reference.size:
+        raise ValueError(f"sizes differ: {image.size} and {reference.size}")
+    width, height = image.size
+    xs = on_grey(image).convert("L").tobytes()
+    ys = on_grey(reference).convert("L").tobytes()
+    total, windows = 0.0, 0
+    area = block * block
+    for top in range(0, height - block + 1, block):
+        for left in range(0, width - block + 1, block):
+            sx = sy = sxx = syy = sxy = 0
+            for row in range(top, top + block):
+                start = row * width + left
+                for x, y in zip(xs[start : start + block], ys[start : start + block], strict=True):
+                    sx += x
+                    sy += y
+                    sxx += x * x
+                    syy += y * y
+                    sxy += x * y
+            mx, my = sx / area, sy / area
+            vx, vy, cov = sxx / area - mx * mx, syy / area - my * my, sxy / area - mx * my
+            total += ((2 * mx * my + _C1) * (2 * cov + _C2)) / (
+                (mx * mx + my * my + _C1) * (vx + vy + _C2)
+            )
+            windows += 1
+    return total / windows if windows else 1.0

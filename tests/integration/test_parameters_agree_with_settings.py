@@ -88,6 +88,47 @@ CASES: dict[str, list[tuple[str, bool]]] = {
         ("", REFUSED),
         ("²", REFUSED),  # a superscript two: isdigit() says yes, int() raises
     ],
+    "OutputFormats": [
+        ("webp", OK),
+        ("avif", OK),
+        ("webp,avif", OK),
+        ("avif,webp", OK),
+        ("", REFUSED),
+        ("png", REFUSED),
+        ("webp,", REFUSED),
+        ("WEBP", REFUSED),
+        ("webp, avif", REFUSED),
+    ],
+    "AvifQuality": [
+        ("0", OK),
+        ("70", OK),
+        ("100", OK),
+        ("101", REFUSED),
+        ("-1", REFUSED),
+        ("70.5", REFUSED),
+        ("070", REFUSED),
+        ("", REFUSED),
+        ("\uff17\uff10", REFUSED),  # fullwidth 70
+    ],
+    "CropSizes": [
+        ("", OK),
+        ("256x256", OK),
+        ("256x256,1200x630", OK),
+        ("16383x1", OK),
+        ("16384x256", REFUSED),  # past WebP's largest side
+        ("256x20000", REFUSED),
+        ("0x256", REFUSED),
+        ("256X256", REFUSED),
+        ("256x256,", REFUSED),
+        ("256", REFUSED),
+    ],
+    "WriteManifest": [
+        ("true", OK),
+        ("false", OK),
+        ("True", REFUSED),
+        ("yes", REFUSED),
+        ("", REFUSED),
+    ],
     "ThumbnailCacheControl": [
         ("public, max-age=3600, stale-while-revalidate=82800", OK),
         ("public, max-age=31536000, immutable", OK),

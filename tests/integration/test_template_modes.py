@@ -319,13 +319,17 @@ def test_the_cdn_serves_only_thumbnails_from_a_private_bucket(
     assert behaviour["AllowedMethods"] == ["GET", "HEAD"]
     assert behaviour["Compress"] is True
     assert behaviour["CachePolicyId"] == CACHING_OPTIMIZED
-    # AND the bucket's one policy lets this distribution alone read *.webp objects, next to
-    # its TLS-only denies, and the bucket stays private
+    # AND the bucket's one policy lets this distribution alone read renditions (*.webp,
+    # *.avif) and manifests (*.json), next to its TLS-only denies, and the bucket stays private
     assert set(policy_statements) == TLS_DENIES | {"CloudFrontReadsThumbnails"}
     assert statement["Effect"] == "Allow"
     assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
     assert statement["Action"] == "s3:GetObject"
-    assert statement["Resource"] == {"Fn::Sub": "${OutputBucket.Arn}/*.webp"}
+    assert statement["Resource"] == [
+        {"Fn::Sub": "${OutputBucket.Arn}/*.webp"},
+        {"Fn::Sub": "${OutputBucket.Arn}/*.avif"},
+        {"Fn::Sub": "${OutputBucket.Arn}/*.json"},
+    ]
     source_arn, variables = statement["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
     assert source_arn.endswith(":cloudfront::${AWS::AccountId}:distribution/${Id}")
     assert variables == {"Id": {"Ref": "ThumbnailDistribution"}}

@@ -393,10 +393,18 @@ def test_dashboard_charts_the_metrics_the_function_really_emits(
     }
     # AND failures are charted by reason through a search on the dimensions Failures carries
     (failures_dimensions,) = {dims for ns, name, dims in emitted if name == "Failures"}
-    (search,) = [e for e in expressions if e.startswith("SEARCH(")]
+    searches = {
+        re.search(r'MetricName=\\?"(\w+)\\?"', e)[1]: e
+        for e in expressions
+        if e.startswith("SEARCH(")
+    }
+    search = searches["Failures"]
     assert f"{{{namespace},{','.join(failures_dimensions)}}}" in search
     assert 'MetricName="Failures"' in search
     assert 'service="thumbnailer"' in search
+    # AND bytes out by format likewise, on the dimensions BytesOutByFormat carries
+    (format_dimensions,) = {dims for ns, name, dims in emitted if name == "BytesOutByFormat"}
+    assert f"{{{namespace},{','.join(format_dimensions)}}}" in searches["BytesOutByFormat"]
 
 
 def test_outputs_give_buckets_queue_topic_and_dashboard_url(source: Template) -> None:

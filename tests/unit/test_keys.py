@@ -63,6 +63,31 @@ def test_event_keys_are_url_decoded_before_naming():
     )
 
 
+def test_every_rendition_and_the_manifest_are_named_from_the_stem():
+    # GIVEN every rendition configured / WHEN planned
+    from thumbnailer.keys import planned_keys
+
+    keys = planned_keys(
+        "a.b/photo.v2.jpg",
+        widths=(512, 128),
+        formats=("webp", "avif"),
+        crops=((1200, 630), (256, 256)),
+        manifest=True,
+    )
+    # THEN one key per rendition and format, the manifest last
+    assert keys == [
+        "a.b/photo.v2_128w.webp",
+        "a.b/photo.v2_512w.webp",
+        "a.b/photo.v2_256x256.webp",
+        "a.b/photo.v2_1200x630.webp",
+        "a.b/photo.v2_128w.avif",
+        "a.b/photo.v2_512w.avif",
+        "a.b/photo.v2_256x256.avif",
+        "a.b/photo.v2_1200x630.avif",
+        "a.b/photo.v2.json",
+    ]
+
+
 def test_output_keys_within_s3s_limit_pass_and_one_byte_over_is_refused():
     # GIVEN planned keys of exactly 1,024 bytes of UTF-8 (é is two bytes), and one of 1,025
     at_limit = "é" * 507 + "_128w.webp"

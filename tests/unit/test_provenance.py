@@ -60,3 +60,17 @@ def test_thumbnails_from_before_provenance_have_none():
     # GIVEN a thumbnail that only records its source's ETag (as the first release wrote them)
     assert Provenance.from_metadata({"source-etag": "abc"}) is None
     assert Provenance.from_metadata({}) is None
+
+
+def test_the_default_signature_is_unchanged_and_each_rendition_setting_changes_it():
+    from thumbnailer.provenance import settings_signature
+
+    default = settings_signature((128, 512), 85)
+    assert default == "widths=128,512;quality=85;rendition=1"
+    variants = [
+        settings_signature((128, 512), 85, formats=("webp", "avif"), avif_quality=55),
+        settings_signature((128, 512), 85, formats=("webp", "avif"), avif_quality=60),
+        settings_signature((128, 512), 85, crops=((256, 256),)),
+        settings_signature((128, 512), 85, manifest=True),
+    ]
+    assert len({default, *variants}) == 5

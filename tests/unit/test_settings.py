@@ -60,6 +60,12 @@ def test_env_vars_list_is_what_from_env_reads():
     env |= {"INPUT_PREFIX": "in/", "MAX_INPUT_PIXELS": "1234567", "MAX_ANIMATION_FRAMES": "9"}
     env["NOTIFICATION_TOPIC_ARN"] = TOPIC_ARN
     env["CACHE_CONTROL"] = "public, max-age=31536000, immutable"
+    env |= {
+        "OUTPUT_FORMATS": "webp",
+        "AVIF_QUALITY": "50",
+        "CROP_SIZES": "",
+        "WRITE_MANIFEST": "false",
+    }
 
     class Recording(dict):
         read: set
@@ -164,3 +170,45 @@ def test_a_topic_that_is_not_an_sns_arn_names_the_variable(raw):
     with pytest.raises(SettingsError, match="NOTIFICATION_TOPIC_ARN") as caught:
         Settings.from_env({**BASE, "NOTIFICATION_TOPIC_ARN": raw})
     assert repr(raw) in str(caught.value)
+
+
+def test_renditions_are_off_by_default():
+    settings = Settings.from_env(BASE)
+    assert settings.output_formats == ("webp",)
+    assert (settings.crop_sizes, settings.write_manifest) == ((), False)
+    assert settings.avif_quality == 70
+
+
+def test_renditions_settings_are_parsed():
+    settings = Settings.from_env(
+        {
+            **BASE,
+            "OUTPUT_FORMATS": "avif,webp",
+            "AVIF_QUALITY": "40",
+            "CROP_SIZES": "1200x630,256x256,256x256",
+            "WRITE_MANIFEST": "true",
+        }
+    )
+    assert settings.output_formats == ("webp", "avif")
+    assert settings.avif_quality == 40
+    assert settings.crop_sizes == ((256, 256), (1200, 630))
+    assert settings.write_manifest is True
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("OUTPUT_FORMATS", "png"),
+        ("OUTPUT_FORMATS", "webp, avif"),
+        ("OUTPUT_FORMATS", ""),
+        ("AVIF_QUALITY", "101"),
+        ("CROP_SIZES", "256"),
+        ("CROP_SIZES", "0x10"),
+        ("CROP_SIZES", "20000x10"),
+        ("CROP_SIZES", "256x256,"),
+        ("WRITE_MANIFEST", "yes"),
+    ],
+)
+def test_bad_renditions_settings_are_named(name, value):
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({**BASE, name: value})
