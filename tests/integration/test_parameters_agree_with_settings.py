@@ -118,6 +118,8 @@ CASES: dict[str, list[tuple[str, bool]]] = {
         ("16384x256", REFUSED),  # past WebP's largest side
         ("256x20000", REFUSED),
         ("0x256", REFUSED),
+        ("0x5", REFUSED),
+        (" 1x1", REFUSED),
         ("256X256", REFUSED),
         ("256x256,", REFUSED),
         ("256", REFUSED),
