@@ -422,5 +422,9 @@ class ThumbnailService:
                 "thumb_sizes": list(self._settings.thumb_widths),
                 "webp_quality": self._settings.webp_quality,
                 "input_prefix": self._settings.input_prefix,
+                "output_formats": list(self._settings.output_formats),
+                "avif_quality": self._settings.avif_quality,
+                "crop_sizes": [f"{w}x{h}" for w, h in self._settings.crop_sizes],
+                "write_manifest": self._settings.write_manifest,
             },
         }
