@@ -113,9 +113,7 @@ def function_role_policies(
     return list(template_model.substitute(role["Policies"], values))
 
 
-def function_environment(
-    parameters: dict[str, str], resources: dict[str, str]
-) -> dict[str, str]:
+def function_environment(parameters: dict[str, str], resources: dict[str, str]) -> dict[str, str]:
     """The function's environment variables for this shape, resolved as `function_role_policies`
     resolves its role (Globals' Powertools variables left out)."""
     template = template_model.load()

@@ -112,9 +112,7 @@ def test_an_animation_gets_no_avif_and_the_manifest_says_so(stack):
     )
 
 
-def test_an_avif_only_animation_repeat_is_a_duplicate_and_writes_nothing(
-    stack, reads, monkeypatch
-):
+def test_an_avif_only_animation_repeat_is_a_duplicate_and_writes_nothing(stack, reads, monkeypatch):
     # GIVEN AVIF only (an animation still gets WebP), and an animated upload processed once
     gif = animation([photo(300, 200, seed=seed) for seed in range(3)], "GIF", durations=[80] * 3)
     record = stack.upload("uploads/a.gif", gif)
