@@ -115,6 +115,7 @@ class World:
     """The resources of every shape, in moto: the shapes differ in the role and the delivery."""
 
     stack: Stack
+    topic_arn: str
     iam: Any
     sts: Any
     runs: Iterator[int] = field(default_factory=count)
@@ -328,9 +329,9 @@ def world() -> Iterator[World]:
         hidden = {"VisibilityTimeout": "3600"}
         dlq_url = sqs.create_queue(QueueName=DLQ_NAME, Attributes=hidden)["QueueUrl"]
         sqs.create_queue(QueueName=INGEST_QUEUE, Attributes=hidden)
-        sns.create_topic(Name=TOPIC_NAME)  # its ARN is local_resources()'s
+        topic_arn = sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
         stack = Stack(s3=s3, sqs=sqs, dlq_url=dlq_url)
-        yield World(stack, boto3.client("iam"), boto3.client("sts"))
+        yield World(stack, topic_arn, boto3.client("iam"), boto3.client("sts"))
 
 
 @pytest.fixture
