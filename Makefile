@@ -89,14 +89,15 @@ clean: ## remove build output, thumbnails and caches (keeps .venv)
 
 ##@ The local twin (docs/local-development.md)
 
+# The demo's options, one line for make to echo: only those set appear.
+DEMO_ARGS = $(if $(INGEST_MODE),--ingest-mode $(INGEST_MODE)) $(if $(RENDITIONS),--renditions) \
+	$(if $(OUTPUT_FORMATS),--output-formats $(OUTPUT_FORMATS)) \
+	$(if $(AVIF_QUALITY),--avif-quality $(AVIF_QUALITY)) $(if $(CROP_SIZES),--crop-sizes $(CROP_SIZES)) \
+	$(if $(WRITE_MANIFEST),--write-manifest $(WRITE_MANIFEST))
+
 .PHONY: demo
 demo: $(STAMP) ## run the pipeline locally on generated sample images; thumbnails and out/index.html land in ./out (RENDITIONS=1: every rendition on)
-	$(BIN)/python -m scripts.local.demo $(if $(INGEST_MODE),--ingest-mode $(INGEST_MODE)) \
-		$(if $(RENDITIONS),--renditions) \
-		$(if $(OUTPUT_FORMATS),--output-formats $(OUTPUT_FORMATS)) \
-		$(if $(AVIF_QUALITY),--avif-quality $(AVIF_QUALITY)) \
-		$(if $(CROP_SIZES),--crop-sizes $(CROP_SIZES)) \
-		$(if $(WRITE_MANIFEST),--write-manifest $(WRITE_MANIFEST))
+	$(BIN)/python -m scripts.local.demo $(strip $(DEMO_ARGS))
 
 .PHONY: local-aws
 local-aws: $(STAMP) ## local S3 + SQS for `sam local invoke --env-vars events/env.json`; Ctrl-C stops it

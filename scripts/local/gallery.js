@@ -59,6 +59,7 @@ window.addEventListener("load", () => {
     src: img.currentSrc || img.src, complete: img.complete, naturalWidth: img.naturalWidth,
     naturalHeight: img.naturalHeight, width: Number(img.getAttribute("width")),
     height: Number(img.getAttribute("height")), format: img.dataset.format || "",
+    shownWidth: img.getBoundingClientRect().width, shownHeight: img.getBoundingClientRect().height,
   });
   const renditions = [...document.querySelectorAll("img[data-format]")].map(describe);
   const shown = [...document.querySelectorAll("picture img")].map(describe);

@@ -92,6 +92,10 @@ def test_the_gallery_shows_every_rendition_decoded_at_its_size(tmp_path):
         assert item["src"].endswith(".avif"), item["src"]
         assert item["width"] > 0
         assert item["height"] > 0
+        # AND it is on the page at its own aspect ratio, not squeezed to nothing by the layout
+        assert item["shownWidth"] >= 32, item["src"]
+        shown_ratio = item["shownHeight"] / item["shownWidth"]
+        assert abs(shown_ratio - item["height"] / item["width"]) < 0.02, item["src"]
     # AND every upload's placeholder was painted from its manifest's BlurHash
     hashes = {manifest["placeholder"]["hash"] for manifest in manifests.values()}
     assert {item["hash"] for item in report["placeholders"]} == hashes
