@@ -37,7 +37,7 @@ from thumbnailer.provenance import (
     settings_hash,
     signature_of,
 )
-from thumbnailer.renditions import CONTENT_TYPES, make_renditions
+from thumbnailer.renditions import CONTENT_TYPES, formats_for, make_renditions
 from thumbnailer.settings import OUTPUT_FORMATS, Settings
 from thumbnailer.storage import DeadLetterQueue, NotificationTopic, ObjectStore
 
@@ -170,12 +170,12 @@ class ThumbnailService:
             raise ObjectTooLargeError(
                 f"the object has {source.size} bytes; the limit is {settings.max_input_bytes}"
             )
-        # Written last (the manifest, or else the largest thumbnail of the first format), so
-        # that its metadata speaks for the whole set.
-        marker = keys[-1] if settings.write_manifest else self._marker(relative)
-        already = self._already_done(source, marker)
-        if already:
-            return Outcome(source, Status.IGNORED, reason=already)
+        # Written last (the manifest, or else the largest thumbnail of the first format
+        # written), so that its metadata speaks for the whole set.
+        for marker in [keys[-1]] if settings.write_manifest else self._markers(relative):
+            already = self._already_done(source, marker)
+            if already:
+                return Outcome(source, Status.IGNORED, reason=already)
 
         etag = normalise_etag(source.etag)
         try:
@@ -207,6 +207,7 @@ class ThumbnailService:
             (rendition_key(relative, rendition.name, rendition.format), rendition)
             for rendition in made.renditions
         ]
+        marker = self._marker(relative, made.renditions[0].format)
         written.sort(key=lambda item: item[0] == marker)  # stable: the marker last
         manifest = None
         if settings.write_manifest:
@@ -289,10 +290,16 @@ class ThumbnailService:
             duration_ms=duration_ms,
         )
 
-    def _marker(self, relative: str) -> str:
-        """The rendition written last: the largest thumbnail, in the first configured format."""
-        settings = self._settings
-        return rendition_key(relative, f"{max(settings.thumb_widths)}w", settings.output_formats[0])
+    def _marker(self, relative: str, fmt: str) -> str:
+        """The rendition written last: the largest thumbnail, in the first format written."""
+        return rendition_key(relative, f"{max(self._settings.thumb_widths)}w", fmt)
+
+    def _markers(self, relative: str) -> list[str]:
+        """`_marker` of each set a source can make: a still's, then an animation's (WebP
+        whatever is configured: an AVIF-first configuration has two)."""
+        formats = self._settings.output_formats
+        firsts = dict.fromkeys(formats_for(formats, animated=a)[0] for a in (False, True))
+        return [self._marker(relative, fmt) for fmt in firsts]
 
     def _already_done(self, source: SourceObject, marker: str) -> str | None:
         """Why the thumbnails need no work ("up_to_date", "superseded"), or None: one HeadObject."""
@@ -415,5 +422,9 @@ class ThumbnailService:
                 "thumb_sizes": list(self._settings.thumb_widths),
                 "webp_quality": self._settings.webp_quality,
                 "input_prefix": self._settings.input_prefix,
+                "output_formats": list(self._settings.output_formats),
+                "avif_quality": self._settings.avif_quality,
+                "crop_sizes": [f"{w}x{h}" for w, h in self._settings.crop_sizes],
+                "write_manifest": self._settings.write_manifest,
             },
         }

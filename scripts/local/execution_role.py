@@ -113,6 +113,16 @@ def function_role_policies(
     return list(template_model.substitute(role["Policies"], values))
 
 
+def function_environment(parameters: dict[str, str], resources: dict[str, str]) -> dict[str, str]:
+    """The function's environment variables for this shape, resolved as `function_role_policies`
+    resolves its role (Globals' Powertools variables left out)."""
+    template = template_model.load()
+    resolved = template_model.resolve(template, parameters)
+    variables = resolved["Resources"][FUNCTION_ROLE.removesuffix("Role")]["Properties"]
+    values = _values(template, parameters, resources)
+    return template_model.substitute(variables["Environment"]["Variables"], values)
+
+
 def operator_policies(
     parameters: dict[str, str], resources: dict[str, str] | None = None
 ) -> list[dict[str, Any]]:

@@ -41,7 +41,7 @@ from tests.integration.templates import APP_TEMPLATE, load
 from tests.integration.test_batch_operations import batch_event
 from tests.integration.test_duplicates_and_deletes import removed
 from thumbnailer.errors import TransientError
-from thumbnailer.keys import output_key_for
+from thumbnailer.keys import planned_keys
 from thumbnailer.settings import Settings
 from thumbnailer.storage import aws_client
 
@@ -55,11 +55,18 @@ PNG = encode(photo(96, 64), "PNG")
 SYNC_DELETES_DEFAULT = load(APP_TEMPLATE)["Parameters"]["SyncDeletes"]["Default"]
 
 #: The deployment shapes whose roles differ: the defaults; deletes and notifications (both
-#: add statements); queued ingestion (adds the event source mapping's statement).
+#: add statements); queued ingestion (adds the event source mapping's statement); every
+#: rendition, with deletes (more keys written and deleted, a manifest read back on a delete).
 SHAPES: dict[str, dict[str, str]] = {
     "defaults": {},
     "sync-deletes-notifications": {"SyncDeletes": "true", "EnableNotifications": "true"},
     "queue": {"IngestMode": "queue", "SyncDeletes": "false"},
+    "renditions": {
+        "OutputFormats": "webp,avif",
+        "CropSizes": "256x256",
+        "WriteManifest": "true",
+        "SyncDeletes": "true",
+    },
 }
 
 
@@ -83,6 +90,14 @@ def role_policies(parameters: dict[str, str]) -> list[dict[str, Any]]:
     return execution_role.function_role_policies(
         {"InputBucketName": INPUT_BUCKET, **parameters}, local_resources()
     )
+
+
+def function_settings(parameters: dict[str, str]) -> Settings:
+    """The function's settings in this shape: its environment as the template sets it."""
+    environment = execution_role.function_environment(
+        {"InputBucketName": INPUT_BUCKET, **parameters}, local_resources()
+    )
+    return Settings.from_env({**os.environ, **environment})
 
 
 POLICIES = {shape: role_policies(parameters) for shape, parameters in SHAPES.items()}
@@ -203,8 +218,15 @@ class Harness:
 
 
 def thumbnails_of(key: str) -> list[str]:
-    relative = key.removeprefix(os.environ["INPUT_PREFIX"])
-    return sorted(output_key_for(relative, int(width)) for width in ("128", "512"))
+    """Every key the shape's function writes for an upload: renditions, and manifest if any."""
+    settings = app.SETTINGS
+    return planned_keys(
+        key.removeprefix(settings.input_prefix),
+        widths=settings.thumb_widths,
+        formats=settings.output_formats,
+        crops=settings.crop_sizes,
+        manifest=settings.write_manifest,
+    )
 
 
 def a_good_upload_then_its_duplicate(h: Harness, run: str) -> None:
@@ -324,10 +346,7 @@ def world() -> Iterator[World]:
 @pytest.fixture
 def harness(world: World, shape: str, monkeypatch) -> Harness:
     """The test's `shape`: the function configured for it, its keys fresh (runs share a world)."""
-    environment = dict(os.environ)
-    if SHAPES[shape].get("EnableNotifications") == "true":
-        environment["NOTIFICATION_TOPIC_ARN"] = world.topic_arn
-    monkeypatch.setattr(app, "SETTINGS", Settings.from_env(environment))
+    monkeypatch.setattr(app, "SETTINGS", function_settings(SHAPES[shape]))
     return Harness(shape, world, f"run{next(world.runs)}")
 
 

@@ -16,12 +16,14 @@ import pytest
 
 from scripts.local import demo
 
-#: Debian's package (what `make browser` installs); GitHub's runners ship Google Chrome.
+#: The Makefile's BROWSERS, in its order: Debian's package (what `make browser` installs), then
+#: Google Chrome (GitHub's runners ship it), then Ubuntu's name.
 CHROMIUM = next(
-    filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))),
+    filter(None, map(shutil.which, ("chromium", "google-chrome", "chromium-browser"))),
     "/usr/bin/chromium",
 )
-#: No network, no first-run work, no sandbox (CI runs as root); every wait is bounded.
+#: No network, no first-run work, no sandbox (root cannot have one; GitHub's Ubuntu forbids its
+#: user namespaces); every wait is bounded.
 CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -103,3 +105,16 @@ def test_the_gallery_shows_every_rendition_decoded_at_its_size(tmp_path):
     assert "broken/not-really-a.jpg</code>: truncated_image" in page
     assert "http://" not in page
     assert "https://" not in page.replace("https://github.com/woltapp/blurhash", "")
+
+
+@pytest.mark.parametrize(
+    ("ci", "outcome"), [("true", pytest.fail.Exception), ("", pytest.skip.Exception)]
+)
+def test_without_a_browser_the_test_fails_under_ci_and_skips_elsewhere(monkeypatch, ci, outcome):
+    # GIVEN no browser where the test looks, on CI (GitHub sets CI=true) or not
+    monkeypatch.setattr(f"{__name__}.CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.setenv("CI", ci)
+    # WHEN the gallery test asks for one / THEN CI fails (never a green run that opened nothing)
+    # and a laptop skips
+    with pytest.raises(outcome, match="make browser"):
+        chromium_or_skip()

@@ -95,9 +95,20 @@ def test_too_many_pixels_is_reported(stack, lambda_context, monkeypatch):
     assert stack.output_keys() == []
 
 
-def test_the_dlq_record_carries_what_a_replay_needs(stack, lambda_context):
+def test_the_dlq_record_carries_what_a_replay_needs(stack, lambda_context, monkeypatch):
+    # GIVEN a function with renditions configured, and a broken upload
+    renditions = dataclasses.replace(
+        app.SETTINGS,
+        output_formats=("avif", "webp"),
+        avif_quality=61,
+        crop_sizes=((256, 256), (1200, 630)),
+        write_manifest=True,
+    )
+    monkeypatch.setattr(app, "SETTINGS", renditions)
     record = stack.upload("uploads/x/broken.gif", b"GIF89a-broken")
+    # WHEN it is handled
     app.lambda_handler(event_of(record), lambda_context)
+    # THEN its DLQ record names the object and every setting in force
     [dead] = stack.dead_letters()
     assert dead["etag"] == record["s3"]["object"]["eTag"]
     assert dead["size"] == len(b"GIF89a-broken")
@@ -106,6 +117,10 @@ def test_the_dlq_record_carries_what_a_replay_needs(stack, lambda_context):
         "thumb_sizes": [128, 512],
         "webp_quality": 85,
         "input_prefix": "uploads/",
+        "output_formats": ["avif", "webp"],
+        "avif_quality": 61,
+        "crop_sizes": ["256x256", "1200x630"],
+        "write_manifest": True,
     }
     assert dead["schema"].startswith("serverless-image-pipeline/failure/")
 

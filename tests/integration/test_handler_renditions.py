@@ -112,6 +112,25 @@ def test_an_animation_gets_no_avif_and_the_manifest_says_so(stack):
     )
 
 
+def test_an_avif_only_animation_repeat_is_a_duplicate_and_writes_nothing(stack, reads, monkeypatch):
+    # GIVEN AVIF only (an animation still gets WebP), and an animated upload processed once
+    gif = animation([photo(300, 200, seed=seed) for seed in range(3)], "GIF", durations=[80] * 3)
+    record = stack.upload("uploads/a.gif", gif)
+    service = service_for(stack, output_formats=("avif",), crop_sizes=((64, 64),))
+    order = written_order(monkeypatch)
+    first = service.process(source_of(record))
+    assert first.status is Status.WRITTEN
+    # ... its largest WebP thumbnail last, the key the duplicate check reads
+    assert order[-1] == "a_512w.webp"
+    del order[:]
+    # WHEN the same event arrives again
+    again = service.process(source_of(record))
+    # THEN it is a duplicate: skipped without reading the source or writing anything
+    assert (again.status, again.reason) == (Status.IGNORED, "up_to_date")
+    assert reads == ["uploads/a.gif"]
+    assert order == []
+
+
 def test_a_repeat_is_skipped_and_a_changed_rendition_set_is_remade(stack, reads):
     record = stack.upload(KEY, PHOTO)
     first = service_for(stack, **EVERYTHING).process(source_of(record))
