@@ -13,8 +13,11 @@ SCAN_BIN   := $(SCAN_VENV)/bin
 SCAN_STAMP := $(SCAN_VENV)/.installed
 TEMPLATES  := iac/template.yaml iac/github-oidc-role.yaml iac/operator-policy.yaml
 WORKFLOWS  := $(wildcard .github/workflows/*.yaml)
-# Tests and local runs never need a real account; these keep boto3 and SAM away from ~/.aws.
-export AWS_DEFAULT_REGION ?= us-east-1
+# Targets that never talk to a real account give moto (and SAM) a region, unless one is set.
+# redrive and backfill talk to the user's account: they find its region as the AWS CLI does
+# (AWS_REGION, AWS_DEFAULT_REGION, the profile's region in ~/.aws/config) or take --region.
+LOCAL_TARGETS := test lint demo ops-demo local-aws loadtest bench build
+$(LOCAL_TARGETS): export AWS_DEFAULT_REGION ?= us-east-1
 
 .PHONY: help
 help: ## list the targets, grouped as the docs are
@@ -120,7 +123,7 @@ build: $(STAMP) ## sam build (no Docker, no local Python 3.13 needed)
 OPS := PYTHONPATH=lambda $(BIN)/python -m
 
 .PHONY: redrive
-redrive: $(STAMP) ## replay the dead-letter queue (ARGS="--stack-name NAME --dry-run ...")
+redrive: $(STAMP) ## replay the dead-letter queues (ARGS="--stack-name NAME [--region R] --dry-run ...")
 	$(OPS) scripts.ops.redrive $(ARGS)
 
 .PHONY: backfill

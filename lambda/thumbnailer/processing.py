@@ -41,8 +41,6 @@ from thumbnailer.renditions import CONTENT_TYPES, formats_for, make_renditions
 from thumbnailer.settings import OUTPUT_FORMATS, Settings
 from thumbnailer.storage import DeadLetterQueue, NotificationTopic, ObjectStore
 
-# A thumbnail's key changes only with its source's key, so browsers and CDNs may keep it a year.
-CACHE_CONTROL = "public, max-age=31536000"
 # The manifest describes the current renditions: a client should revalidate it.
 MANIFEST_CACHE_CONTROL = "public, max-age=60"
 FAILURE_RECORD_SCHEMA = "serverless-image-pipeline/failure/v1"
@@ -242,7 +240,7 @@ class ThumbnailService:
                 key,
                 rendition.data,
                 content_type=CONTENT_TYPES[rendition.format],
-                cache_control=CACHE_CONTROL,
+                cache_control=settings.cache_control,
                 metadata=metadata,
             )
         if manifest is not None:
@@ -395,6 +393,8 @@ class ThumbnailService:
         )
         with single_metric(name="Failures", unit=MetricUnit.Count, value=1) as metric:
             metric.add_dimension(name="reason", value=exc.reason)
+        # The same count without the reason: one metric that an alarm can watch.
+        metrics.add_metric(name="BadObjects", unit=MetricUnit.Count, value=1)
         logger.warning(
             "bad object reported to the dead-letter queue", reason=exc.reason, error=str(exc)
         )

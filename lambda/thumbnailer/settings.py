@@ -22,6 +22,7 @@ ENV_VARS = (
     "MAX_INPUT_PIXELS",
     "MAX_ANIMATION_FRAMES",
     "NOTIFICATION_TOPIC_ARN",
+    "CACHE_CONTROL",
     "OUTPUT_FORMATS",
     "AVIF_QUALITY",
     "CROP_SIZES",
@@ -38,6 +39,16 @@ WEBP_MAX_SIDE = 16383
 DEFAULT_THUMB_SIZES = "128,512"
 DEFAULT_WEBP_QUALITY = "85"
 DEFAULT_INPUT_PREFIX = "uploads/"
+#: Browsers and the CDN may reuse a thumbnail for an hour, then show it once more while they
+#: fetch it again: a replaced image shows everywhere within a day (keys do not change with it).
+DEFAULT_CACHE_CONTROL = "public, max-age=3600, stale-while-revalidate=82800"
+# The template's AllowedPattern for InputPrefix, so both refuse the same prefixes: one or more
+# folders of S3's safe characters, each ending in "/".
+INPUT_PREFIX_PATTERN = re.compile(r"([A-Za-z0-9!_.'()-]+/)+")
+# A whole number in ASCII digits, no leading zeros (str.isdigit also takes "²", fullwidth...).
+_WHOLE_NUMBER = re.compile(r"0|[1-9][0-9]*")
+# An HTTP header value S3 stores as given: visible ASCII and spaces, no control characters.
+_HEADER_VALUE = re.compile(r"[ -~]+")
 #: Every rendition is written once per format, in this order of preference.
 OUTPUT_FORMATS = ("webp", "avif")
 DEFAULT_OUTPUT_FORMATS = "webp"
@@ -56,6 +67,8 @@ class Settings:
     thumb_widths: tuple[int, ...] = (128, 512)
     webp_quality: int = 85
     input_prefix: str = DEFAULT_INPUT_PREFIX
+    # The thumbnails' Cache-Control header.
+    cache_control: str = DEFAULT_CACHE_CONTROL
     # Empty: notifications are off.
     notification_topic_arn: str = ""
     # What one upload may cost in decoded pixels, after shrink-on-load (see budget.py).
@@ -97,8 +110,17 @@ class Settings:
         crops = _parse_crops(env.get("CROP_SIZES", ""), problems)
         write_manifest = _parse_flag("WRITE_MANIFEST", env.get("WRITE_MANIFEST", "false"), problems)
         input_prefix = env.get("INPUT_PREFIX", DEFAULT_INPUT_PREFIX)
-        if input_prefix.startswith("/"):
-            problems.append(f"INPUT_PREFIX must not start with '/', got {input_prefix!r}")
+        if not INPUT_PREFIX_PATTERN.fullmatch(input_prefix):
+            problems.append(
+                f"INPUT_PREFIX must be one or more folders, each of letters, digits and "
+                f"!_.'()- ending in '/', got {input_prefix!r}"
+            )
+        cache_control = env.get("CACHE_CONTROL", DEFAULT_CACHE_CONTROL)
+        if not _HEADER_VALUE.fullmatch(cache_control):
+            problems.append(
+                f"CACHE_CONTROL must be a non-empty header value of printable ASCII, "
+                f"got {cache_control!r}"
+            )
         memory_mb = _parse_count(
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
             env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", str(DEFAULT_MEMORY_MB)),
@@ -127,6 +149,7 @@ class Settings:
             thumb_widths=widths,
             webp_quality=quality,
             input_prefix=input_prefix,
+            cache_control=cache_control,
             max_input_pixels=max_pixels or pixel_budget(memory_mb),
             max_animation_frames=max_frames,
             notification_topic_arn=topic_arn,
@@ -141,7 +164,7 @@ def _parse_widths(raw: str, problems: list[str]) -> tuple[int, ...]:
     widths: set[int] = set()
     for part in raw.split(","):
         text = part.strip()
-        if not text.isdigit() or not 1 <= int(text) <= WEBP_MAX_SIDE:
+        if not _WHOLE_NUMBER.fullmatch(text) or not 1 <= int(text) <= WEBP_MAX_SIDE:
             problems.append(
                 f"THUMB_SIZES must be a comma-separated list of widths from 1 to "
                 f"{WEBP_MAX_SIDE} pixels, got {raw!r}"
@@ -153,7 +176,7 @@ def _parse_widths(raw: str, problems: list[str]) -> tuple[int, ...]:
 
 def _parse_quality(name: str, raw: str, problems: list[str]) -> int:
     text = raw.strip()
-    if not text.isdigit() or not 0 <= int(text) <= 100:
+    if not _WHOLE_NUMBER.fullmatch(text) or not 0 <= int(text) <= 100:
         problems.append(f"{name} must be a whole number from 0 to 100, got {raw!r}")
         return 0
     return int(text)
@@ -161,7 +184,7 @@ def _parse_quality(name: str, raw: str, problems: list[str]) -> int:
 
 def _parse_count(name: str, raw: str, problems: list[str], *, minimum: int) -> int:
     text = raw.strip()
-    if not text.isdigit() or int(text) < minimum:
+    if not _WHOLE_NUMBER.fullmatch(text) or int(text) < minimum:
         problems.append(f"{name} must be a whole number of at least {minimum}, got {raw!r}")
         return minimum
     return int(text)

@@ -8,6 +8,7 @@ everything else is a `TransientError` (retrying may help).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,6 +31,18 @@ _CHANGED_CODES = frozenset({"PreconditionFailed", "412"})
 _CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30
 )
+
+
+# Characters SQS (and SNS) refuse in a message body: they allow #x9 | #xA | #xD | #x20-#xD7FF |
+# #xE000-#xFFFD | #x10000-#x10FFFF. S3 keys may hold the others (U+FFFE, U+FFFF).
+_NOT_IN_SQS_BODY = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def message_body(document: Mapping[str, Any]) -> str:
+    """`document` as JSON that SQS and SNS accept: readable UTF-8, and the characters SQS refuses
+    written as JSON escapes (\\uFFFF), so that parsing the body gives the document back exactly."""
+    text = json.dumps(document, ensure_ascii=False)
+    return _NOT_IN_SQS_BODY.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 @cache
@@ -160,7 +173,7 @@ class DeadLetterQueue:
         with _transient("SQS SendMessage to the dead-letter queue"):
             response = self._sqs.send_message(
                 QueueUrl=self._url,
-                MessageBody=json.dumps(record, ensure_ascii=False),
+                MessageBody=message_body(record),
                 MessageAttributes={
                     "reason": {"DataType": "String", "StringValue": str(record["reason"])}
                 },
@@ -181,6 +194,6 @@ class NotificationTopic:
             self._sns.publish(
                 TopicArn=self._arn,
                 Subject=subject,
-                Message=json.dumps(message, ensure_ascii=False),
+                Message=message_body(message),
                 MessageAttributes={"outcome": {"DataType": "String", "StringValue": outcome}},
             )

@@ -26,6 +26,7 @@ from scripts.local.invoker import Invocation
 from scripts.local.pipeline import (
     LocalPipeline,
     add_ingest_mode_option,
+    function_module,
     raise_interrupt_on_sigterm,
     thumbnail_namer,
 )
@@ -56,12 +57,16 @@ SUMMARY_FILE = "summary.txt"
 
 def collect_inputs(paths: list[Path]) -> dict[str, Path]:
     """Files and folders -> {name relative to what was given: file}. A file given by name is
-    taken whatever its suffix; a folder contributes the image files under it."""
+    taken whatever it holds; a folder contributes the files under it that are images by their
+    name or, as the function recognises formats, by their first bytes (a format it accepts).
+    The others are listed on stderr as skipped."""
     inputs: dict[str, Path] = {}
+    skipped: list[Path] = []
     for path in paths:
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file())
-            found = {f.relative_to(path).as_posix(): f for f in files if _is_image_name(f)}
+            found = {f.relative_to(path).as_posix(): f for f in files if _is_image(f)}
+            skipped += [f for f in files if f not in found.values()]
         elif path.is_file():
             found = {path.name: path}
         else:
@@ -71,13 +76,25 @@ def collect_inputs(paths: list[Path]) -> dict[str, Path]:
                 raise SystemExit(f"two inputs would upload to the same key {name!r}: "
                                  f"{inputs[name]} and {file}")  # fmt: skip
             inputs[name] = file
+    if skipped:
+        print(
+            f"skipped {len(skipped)} file(s) that are not images by name or content: "
+            + ", ".join(map(str, skipped)),
+            file=sys.stderr,
+        )
     if not inputs:
         raise SystemExit("no images found in: " + " ".join(map(str, paths)))
     return inputs
 
 
-def _is_image_name(file: Path) -> bool:
-    return file.suffix.lower() in IMAGE_SUFFIXES and not file.name.startswith(".")
+def _is_image(file: Path) -> bool:
+    if file.name.startswith("."):
+        return False
+    if file.suffix.lower() in IMAGE_SUFFIXES:
+        return True
+    formats = function_module("thumbnailer.formats")
+    with open(file, "rb") as data:
+        return formats.sniff_format(data.read(formats.HEAD_BYTES)) in formats.ACCEPTED_FORMATS
 
 
 def _read(source: Source) -> bytes:

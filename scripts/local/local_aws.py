@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"\nlocal AWS (moto) on {aws.endpoint}: buckets {stack.input_bucket} (with the "
                 f"objects events/*.json name) and {stack.output_bucket}, queue "
                 f"{stack.dlq_name}.\nIn another terminal:\n"
-                f"  sam build\n"
+                f"  make build   (sam build, with the project's SAM CLI)\n"
                 f"  sam local invoke {FUNCTION} -e events/s3-put.json --env-vars events/env.json\n"
                 f"  AWS_ENDPOINT_URL={aws.endpoint} aws s3 ls s3://{stack.output_bucket} "
                 f"--recursive\nCtrl-C stops it.",

@@ -10,6 +10,7 @@ Everything is shut down on exit, Ctrl-C included.
 
 from __future__ import annotations
 
+import importlib
 import json
 import signal
 import sys
@@ -21,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from signal import SIGINT, SIGTERM
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from scripts.local.environment import DEFAULT_HANDLER, LAMBDA_DIR
@@ -78,13 +80,19 @@ def add_ingest_mode_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def function_module(name: str) -> ModuleType:
+    """A module of the function's own code (`thumbnailer.keys`), imported from its code root."""
+    if str(LAMBDA_DIR) not in sys.path:
+        sys.path.insert(0, str(LAMBDA_DIR))  # the function's code root, as Lambda sees it
+    return importlib.import_module(name)
+
+
 def thumbnail_namer(function_env: dict[str, str]) -> Callable[[str], set[str]]:
     """Every key the function may write for an upload (renditions, manifest), by its own naming
     code: an animation has no AVIF, so a caller keeps those that exist."""
-    if str(LAMBDA_DIR) not in sys.path:
-        sys.path.insert(0, str(LAMBDA_DIR))  # the function's code root, as Lambda sees it
-    from thumbnailer.keys import planned_keys, relative_key
-    from thumbnailer.settings import Settings
+    keys = function_module("thumbnailer.keys")
+    planned_keys, relative_key = keys.planned_keys, keys.relative_key
+    Settings = function_module("thumbnailer.settings").Settings  # noqa: N806 - a class
 
     settings = Settings.from_env(function_env)
 
@@ -162,7 +170,7 @@ class LocalPipeline:
                     **role,
                     "POWERTOOLS_TRACE_DISABLED": "1",
                 },
-                self.stack.dlq_url,
+                self.stack.failed_event_queue_url,
                 self.aws.client("sqs", role),
                 workers=self._workers,
                 log_path=self._log("function.jsonl"),
@@ -269,26 +277,29 @@ class LocalPipeline:
         return list(dict.fromkeys(line for line in lines if line.startswith("AccessDenied: ")))
 
     def dead_letters(self) -> list[dict[str, Any]]:
-        """Every DLQ message so far, parsed (the function's own records and Lambda's failed
-        events). Reading drains the local queue; the messages are kept here."""
-        while True:  # bounded: every round deletes what it read, and SQS gives 10 at a time
-            messages = self.sqs.receive_message(
-                QueueUrl=self.stack.dlq_url,
-                MaxNumberOfMessages=10,
-                VisibilityTimeout=60,
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
-            if not messages:
-                return list(self._dead_letters.values())
-            for message in messages:
-                self._dead_letters[message["MessageId"]] = json.loads(message["Body"])
-            self.sqs.delete_message_batch(
-                QueueUrl=self.stack.dlq_url,
-                Entries=[
-                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]}
-                    for n, m in enumerate(messages)
-                ],
-            )
+        """Every dead letter so far, parsed: the function's own records (the DLQ) and the
+        events Lambda or the ingest queue gave up on (the failed-event queue). Reading drains
+        the local queues; the messages are kept here."""
+        for url in (self.stack.dlq_url, self.stack.failed_event_queue_url):
+            while True:  # bounded: every round deletes what it read, and SQS gives 10 at a time
+                messages = self.sqs.receive_message(
+                    QueueUrl=url,
+                    MaxNumberOfMessages=10,
+                    VisibilityTimeout=60,
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+                if not messages:
+                    break
+                for message in messages:
+                    self._dead_letters[message["MessageId"]] = json.loads(message["Body"])
+                self.sqs.delete_message_batch(
+                    QueueUrl=url,
+                    Entries=[
+                        {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]}
+                        for n, m in enumerate(messages)
+                    ],
+                )
+        return list(self._dead_letters.values())
 
     def output_keys(self) -> list[str]:
         paginator = self.s3.get_paginator("list_objects_v2")

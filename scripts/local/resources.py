@@ -1,7 +1,8 @@
 """The stack's resources, created in the local stand-in as iac/template.yaml describes them.
 
 `LocalStack` reads the template's parameter defaults and its Globals' environment, then creates
-the input and output buckets, the DLQ, and the input bucket's notification (ObjectCreated, plus
+the input and output buckets, the DLQ and the failed-event queue, and the input bucket's
+notification (ObjectCreated, plus
 ObjectRemoved with SyncDeletes; same prefix filter), delivered to an SQS queue that stands in
 for Lambda's event source; with IngestMode=queue, to the stack's real ingest queue (redrive
 policy included). `function_env` is the environment the function gets there.
@@ -18,6 +19,7 @@ from scripts.local import execution_role
 from scripts.local.server import REGION, REPO, LocalAws
 
 TEMPLATE = REPO / "iac" / "template.yaml"
+LOCAL_STACK_NAME = "local"
 
 
 def template_defaults(template: Path = TEMPLATE) -> dict[str, Any]:
@@ -35,8 +37,15 @@ def template_defaults(template: Path = TEMPLATE) -> dict[str, Any]:
     )
     return {
         "parameters": parameters,
-        "globals_env": {str(name): str(value) for name, value in globals_env.items()},
+        "globals_env": {str(name): _local_value(value) for name, value in globals_env.items()},
     }
+
+
+def _local_value(value: Any) -> str:
+    """A Globals value as the local stack gets it: `!Sub` of the stack's name resolved."""
+    if isinstance(value, dict) and list(value) == ["Fn::Sub"]:
+        return str(value["Fn::Sub"]).replace("${AWS::StackName}", LOCAL_STACK_NAME)
+    return str(value)
 
 
 def _plain(value: Any) -> Any:
@@ -51,12 +60,14 @@ class LocalStack:
     input_bucket: str = "sip-local-input"
     output_bucket: str = "sip-local-output"
     dlq_name: str = "sip-local-dlq"
+    failed_event_queue_name: str = "sip-local-failed-events"
     events_queue_name: str = "sip-local-s3-events"
     ingest_queue_name: str = "sip-local-ingest"
     overrides: dict[str, str] = field(default_factory=dict)
     #: Template parameters other than their defaults, e.g. {"IngestMode": "queue"}.
     parameters: dict[str, str] = field(default_factory=dict)
     dlq_url: str = ""
+    failed_event_queue_url: str = ""
     events_queue_url: str = ""
     ingest_queue_url: str = ""
     function_env: dict[str, str] = field(default_factory=dict)
@@ -73,7 +84,9 @@ class LocalStack:
 
     @property
     def sync_deletes(self) -> bool:
-        return self.parameters.get("SyncDeletes") == "true"
+        """SyncDeletes as the stack got it: given, or the template's default (on)."""
+        given = {**self.effective_parameters, **self.parameters}
+        return str(given.get("SyncDeletes")) == "true"
 
     def create(self) -> LocalStack:
         defaults = template_defaults()
@@ -83,18 +96,22 @@ class LocalStack:
         s3.create_bucket(Bucket=self.input_bucket)
         s3.create_bucket(Bucket=self.output_bucket)
         self.dlq_url = sqs.create_queue(QueueName=self.dlq_name)["QueueUrl"]
+        self.failed_event_queue_url = sqs.create_queue(QueueName=self.failed_event_queue_name)[
+            "QueueUrl"
+        ]
         if self.queued:
             # The template's IngestQueue: S3 notifies it, and SQS itself moves a message that
-            # was received IngestMaxReceiveCount times without being deleted to the DLQ.
+            # was received IngestMaxReceiveCount times without being deleted to the
+            # failed-event queue.
             redrive = {
-                "deadLetterTargetArn": arn_of_queue(sqs, self.dlq_url),
+                "deadLetterTargetArn": arn_of_queue(sqs, self.failed_event_queue_url),
                 "maxReceiveCount": str(parameters["IngestMaxReceiveCount"]),
             }
             self.ingest_queue_url = sqs.create_queue(
                 QueueName=self.ingest_queue_name,
                 Attributes={
                     "VisibilityTimeout": str(parameters["IngestVisibilityTimeout"]),
-                    "MessageRetentionPeriod": "1209600",
+                    "MessageRetentionPeriod": "604800",  # as the template's IngestQueue
                     "RedrivePolicy": json.dumps(redrive),
                 },
             )["QueueUrl"]
@@ -113,6 +130,7 @@ class LocalStack:
             "INPUT_PREFIX": str(parameters["InputPrefix"]),
             "MAX_INPUT_PIXELS": str(parameters["MaxInputPixels"]),
             "MAX_ANIMATION_FRAMES": str(parameters["MaxAnimationFrames"]),
+            "CACHE_CONTROL": str(parameters["ThumbnailCacheControl"]),
             "OUTPUT_FORMATS": str(parameters["OutputFormats"]),
             "AVIF_QUALITY": str(parameters["AvifQuality"]),
             "CROP_SIZES": str(parameters["CropSizes"]),
@@ -154,6 +172,8 @@ class LocalStack:
             "OutputBucket.Arn": f"arn:aws:s3:::{self.output_bucket}",
             "DeadLetterQueue": self.dlq_url,
             "DeadLetterQueue.Arn": f"{sqs_arn}:{self.dlq_name}",
+            "FailedEventQueue": self.failed_event_queue_url,
+            "FailedEventQueue.Arn": f"{sqs_arn}:{self.failed_event_queue_name}",
             "IngestQueue.Arn": f"{sqs_arn}:{self.ingest_queue_name}",
             "NotificationTopic": self.function_env.get("NOTIFICATION_TOPIC_ARN", ""),
         }
@@ -171,6 +191,7 @@ class LocalStack:
                 "InputPrefix": self.function_env["INPUT_PREFIX"],
                 "OutputBucketName": self.output_bucket,
                 "DeadLetterQueueUrl": self.dlq_url,
+                "FailedEventQueueUrl": self.failed_event_queue_url,
                 "SyncDeletes": "true" if self.sync_deletes else "false",
             }
         )

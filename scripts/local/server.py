@@ -64,6 +64,20 @@ def main(argv: list[str]) -> None:
     moto_main(argv[1:])
 
 
+def ensure_can_listen(host: str, port: int) -> None:
+    """Raise a clear error now if moto's server could not bind `host:port`.
+
+    The probe binds as the server will (werkzeug sets SO_REUSEADDR): a port whose last
+    connections are in TIME_WAIT, just after a stop, is free to it; one a server listens on is not.
+    """
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise RuntimeError(f"cannot listen on {host}:{port}: {exc}") from exc
+
+
 class LocalAws:
     """moto in server mode, in a child process of its own session, on 127.0.0.1.
 
@@ -103,11 +117,7 @@ class LocalAws:
         return self._process is not None and self._process.poll() is None
 
     def __enter__(self) -> LocalAws:
-        with socket.socket() as probe:
-            try:
-                probe.bind((self.host, self.port))
-            except OSError as exc:
-                raise RuntimeError(f"cannot listen on {self.host}:{self.port}: {exc}") from exc
+        ensure_can_listen(self.host, self.port)
         log = open(self._log_path, "ab") if self._log_path else None
         try:
             self._process = subprocess.Popen(

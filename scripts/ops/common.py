@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+import boto3
+
 from scripts.ops.aws import stack_configuration
 from thumbnailer.observability import logger
 from thumbnailer.processing import ThumbnailService
@@ -30,10 +32,16 @@ CONFIGURATION_HINT = (
 )
 
 
+#: Read by the operations scripts only (the function never sends there): where Lambda and the
+#: ingest queue put the events they gave up on. A stack gives it as FailedEventQueueUrl.
+FAILED_EVENT_QUEUE_ENV_VAR = "FAILED_EVENT_QUEUE_URL"
+
+
 @dataclass(frozen=True)
 class Deployment:
     settings: Settings
     input_bucket: str | None = None
+    failed_event_queue_url: str | None = None
 
 
 def add_deployment_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +51,11 @@ def add_deployment_arguments(parser: argparse.ArgumentParser) -> None:
         help="read the configuration from this deployed stack (default: $STACK_NAME; without "
         "it, from the function's environment variables in this shell)",
     )
+    parser.add_argument(
+        "--region",
+        help="the stack's region (default: as the AWS CLI finds it: AWS_REGION, "
+        "AWS_DEFAULT_REGION, then the profile's region in ~/.aws/config)",
+    )
 
 
 def resolve_deployment(
@@ -50,12 +63,20 @@ def resolve_deployment(
 ) -> Deployment:
     """The function's settings (and the input bucket, from a stack); `overrides` win."""
     given = {name: value for name, value in (overrides or {}).items() if value}
+    if getattr(args, "region", None):
+        # Every client is made from the default session, on first use (storage.aws_client).
+        boto3.setup_default_session(region_name=args.region)
     if args.stack_name:
         outputs, function_env = stack_configuration(args.stack_name)
         return Deployment(
-            Settings.from_env({**function_env, **given}), outputs.get("InputBucketName")
+            Settings.from_env({**function_env, **given}),
+            outputs.get("InputBucketName"),
+            outputs.get("FailedEventQueueUrl"),
         )
-    return Deployment(Settings.from_env({**os.environ, **given}))
+    return Deployment(
+        Settings.from_env({**os.environ, **given}),
+        failed_event_queue_url=os.environ.get(FAILED_EVENT_QUEUE_ENV_VAR) or None,
+    )
 
 
 def make_service(settings: Settings) -> ThumbnailService:

@@ -24,6 +24,7 @@ from scripts.local.environment import LAMBDA_DIR
 from scripts.local.invoker import Invocation
 from scripts.local.pipeline import LocalPipeline
 from scripts.local.server import REPO
+from scripts.ops.common import FAILED_EVENT_QUEUE_ENV_VAR
 from scripts.support.sample_images import encode, photo
 
 OUT = REPO / "out" / "ops-demo"
@@ -40,6 +41,7 @@ def tool_environment(pipeline: LocalPipeline, **overrides: str) -> dict[str, str
         **env,
         **pipeline.stack.function_env,
         **pipeline.aws.environment,
+        FAILED_EVENT_QUEUE_ENV_VAR: pipeline.stack.failed_event_queue_url,
         **pipeline.stack.operator_credentials,  # iac/operator-policy.yaml's, IAM enforced
         "PYTHONPATH": os.pathsep.join([str(LAMBDA_DIR), str(REPO)]),
         **overrides,
@@ -143,14 +145,18 @@ def replay_the_dead_letter_queue(pipeline: LocalPipeline, cwd: Path) -> None:
         *run_tool(pipeline, "scripts.ops.redrive", "--dry-run", cwd=cwd),
     )
     show_tool("make redrive", *run_tool(pipeline, "scripts.ops.redrive", cwd=cwd))
-    counts = pipeline.sqs.get_queue_attributes(
-        QueueUrl=stack.dlq_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"],
-    )["Attributes"]
-    print(
-        f"dead-letter queue now: {counts['ApproximateNumberOfMessages']} visible, "
-        f"{counts['ApproximateNumberOfMessagesDelayed']} re-queued (visible again in 15 minutes)"
-    )
+    for name, url in (
+        ("dead-letter", stack.dlq_url),
+        ("failed-event", stack.failed_event_queue_url),
+    ):
+        counts = pipeline.sqs.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"],
+        )["Attributes"]
+        print(
+            f"{name} queue now: {counts['ApproximateNumberOfMessages']} visible, "
+            f"{counts['ApproximateNumberOfMessagesDelayed']} re-queued (visible again in 15 min)"
+        )
 
 
 def duplicates_and_stale_events(pipeline: LocalPipeline) -> None:

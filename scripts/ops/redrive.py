@@ -1,6 +1,8 @@
-"""`make redrive`: replay the dead-letter queue through the function's own code.
+"""`make redrive`: replay the dead-letter queues through the function's own code.
 
-The queue holds these kinds of message, and all are understood:
+It reads the dead-letter queue (DLQ_URL: the function's records of bad objects), then the
+failed-event queue (the stack's FailedEventQueueUrl, or FAILED_EVENT_QUEUE_URL), or only the
+queue given with --queue-url. They hold these kinds of message, and all are understood:
 
     function record   the function's own report of a bad object (JSON, "schema": ".../failure/v1")
     failed event      an S3 event Lambda gave up on after its retries (the event as the body;
@@ -12,10 +14,14 @@ Each object named in a message goes through `ThumbnailService.process`, as an ev
 same checks, same output, and an object replaced or deleted since then is not made from stale
 bytes. A message is deleted only once every object in it is done. An object that fails again
 gets exactly one fresh function record with the new reason (and `replays` counted up), sent
-before the old message is deleted; a failed event with several objects is split that way, so
-after a replay the queue holds one record per failing object. Two messages for the same object
-in one run are replayed once and leave at most one record. Messages it does not understand are
-left as they were. `--dry-run` only lists what would be replayed, and changes nothing.
+before the old message is deleted: to the dead-letter queue if the object is still bad, to the
+failed-event queue (which alarms) if the world failed again. A failed event with several
+objects is split that way, so after a replay the queues hold one record per failing object.
+`--still-bad archive` appends the records of objects still bad to a JSON Lines file instead,
+and `--still-bad drop` only prints them: either brings the queue back to empty. Two messages
+for the same object in one run are replayed once and leave at most one record. Messages it does
+not understand are left as they were. `--dry-run` only lists what would be replayed, and
+changes nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import json
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 from aws_lambda_powertools.utilities.data_classes import S3Event
@@ -55,6 +62,8 @@ WAIT_SECONDS = 2
 # SQS's maximum: records re-queued by this run stay out of its sight until it has finished.
 REQUEUE_DELAY_SECONDS = 900
 MAX_DETAIL = 160  # characters of a reason or error shown per line; the records keep them whole
+REQUEUE, ARCHIVE, DROP = "requeue", "archive", "drop"  # --still-bad
+DEFAULT_ARCHIVE = LOG_DIR.parent / "still-bad.jsonl"
 
 
 @dataclass(frozen=True)
@@ -111,6 +120,8 @@ class Summary:
     still_failing: int = 0  # objects that failed again: one fresh record each
     skipped: int = 0  # messages left as they were
     duplicates: int = 0  # messages for objects already replayed in this run, deleted
+    set_aside: int = 0  # still-bad objects archived or dropped instead of re-queued
+    messages: int = 0  # messages looked at
     would_replay: int = 0  # --dry-run: objects that would be replayed
     outcomes: Counter[str] = field(default_factory=Counter)
 
@@ -125,7 +136,11 @@ class Summary:
             f"replayed: {self.replayed}   still failing: {self.still_failing}   "
             f"skipped: {self.skipped}"
         ]
-        if self.still_failing:
+        if self.set_aside:
+            lines.append(
+                f"  still bad objects archived or dropped, not re-queued: {self.set_aside}"
+            )
+        if self.still_failing > self.set_aside:
             lines.append(
                 f"  still failing objects were re-queued with their new reason; they show in "
                 f"the queue again in {REQUEUE_DELAY_SECONDS // 60} minutes"
@@ -138,24 +153,37 @@ class Summary:
 
 
 class Redrive:
+    """Replays one queue after another (`run`); what it learnt about objects carries over.
+
+    Still-failing objects are re-queued to `dead_letters` if they are bad, to `failed_events`
+    (when there is one) if the world failed; with `still_bad` ARCHIVE or DROP, the records of
+    bad ones are appended to `archive` or only printed.
+    """
+
     def __init__(
         self,
-        mailbox: DeadLetterMailbox,
         service: ThumbnailService,
         dead_letters: DeadLetterQueue,
         out: TextIO,
         *,
+        failed_events: DeadLetterQueue | None = None,
         dry_run: bool = False,
+        still_bad: str = REQUEUE,
+        archive: Path = DEFAULT_ARCHIVE,
     ) -> None:
-        self._mailbox, self._service, self._dead_letters = mailbox, service, dead_letters
+        self._service, self._dead_letters = service, dead_letters
+        self._failed_events = failed_events or dead_letters
         self._out, self._dry_run = out, dry_run
+        self._still_bad, self._archive = still_bad, archive
         self.summary = Summary()
         self._sent: set[str] = set()  # ids of the records this run re-queued
         self._kept: list[QueueMessage] = []  # looked at and left: made visible again at the end
         # (bucket, key, etag) -> None if it is done, else its new failure reason
         self._replayed: dict[tuple[str, str, str], str | None] = {}
 
-    def run(self, max_messages: int) -> Summary:
+    def run(self, mailbox: DeadLetterMailbox, max_messages: int) -> Summary:
+        """Replay up to `max_messages` messages of `mailbox`."""
+        self._mailbox, self._kept = mailbox, []
         seen: set[str] = set()
         try:
             # Bounded: every round handles at least one new message or ends the loop.
@@ -176,6 +204,7 @@ class Redrive:
                     self._handle(parse_dead_letter(message))
         finally:
             self._mailbox.release(self._kept)
+            self.summary.messages += len(seen)
         return self.summary
 
     def _print(self, verb: str, subject: str, detail: str) -> None:
@@ -213,8 +242,12 @@ class Redrive:
                     source, reason=reason, message=message, retryable=retryable
                 )
                 record["replays"] = letter.replays + 1
-                self._sent.add(self._dead_letters.send(record, delay_seconds=REQUEUE_DELAY_SECONDS))
-        except TransientError as exc:
+                if not retryable and self._still_bad != REQUEUE:
+                    self._set_aside(source, record)
+                    continue
+                queue = self._failed_events if retryable else self._dead_letters
+                self._sent.add(queue.send(record, delay_seconds=REQUEUE_DELAY_SECONDS))
+        except (TransientError, OSError) as exc:
             self._print("kept", f"message {letter.message.message_id}", f"cannot re-queue: {exc}")
             self._kept.append(letter.message)
             self.summary.skipped += 1
@@ -222,6 +255,19 @@ class Redrive:
         self._mailbox.delete(letter.message)
         if not new:
             self.summary.duplicates += 1
+
+    def _set_aside(self, source: SourceObject, record: dict) -> None:
+        """--still-bad archive / drop: the record leaves the queue, into a file or nowhere."""
+        if self._still_bad == ARCHIVE:
+            self._archive.parent.mkdir(parents=True, exist_ok=True)
+            with open(self._archive, "a", encoding="utf-8") as archive:
+                archive.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._print(
+            "archived" if self._still_bad == ARCHIVE else "dropped",
+            _name(source),
+            str(self._archive) if self._still_bad == ARCHIVE else "not re-queued",
+        )
+        self.summary.set_aside += 1
 
     def _replay(self, source: SourceObject) -> tuple[str, str, bool] | None:
         """None if the object is done; else its new failure: reason, message, retryable."""
@@ -249,32 +295,58 @@ def _name(source: SourceObject) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_deployment_arguments(parser)
-    parser.add_argument("--queue-url", help="the dead-letter queue (default: the function's)")
+    parser.add_argument(
+        "--queue-url",
+        help="replay only this queue (default: the dead-letter queue, then the failed-event queue)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="list what would be replayed")
     parser.add_argument(
         "--max-messages", type=int, default=1000, help="stop after this many (default 1000)"
+    )
+    parser.add_argument(
+        "--still-bad",
+        choices=(REQUEUE, ARCHIVE, DROP),
+        default=REQUEUE,
+        help="objects still bad after the replay: re-queue a fresh record (default), archive "
+        "it to --archive, or drop it",
+    )
+    parser.add_argument(
+        "--archive",
+        type=Path,
+        default=DEFAULT_ARCHIVE,
+        help=f"JSON Lines file for --still-bad archive (default {DEFAULT_ARCHIVE})",
     )
     args = parser.parse_args(argv)
     if args.max_messages < 1:
         parser.error("--max-messages must be at least 1")
     try:
-        settings = resolve_deployment(args, {"DLQ_URL": args.queue_url}).settings
-        print(f"redrive: {settings.dlq_url} (up to {args.max_messages} messages)")
+        deployment = resolve_deployment(args)
+        settings = deployment.settings
+        failed_url = deployment.failed_event_queue_url
+        queues = [args.queue_url] if args.queue_url else [settings.dlq_url, failed_url]
+        queues = [url for url in queues if url]
+        print(f"redrive: {', '.join(queues)} (up to {args.max_messages} messages)")
         with function_output_to(LOG_DIR / "redrive.jsonl") as console:
-            summary = Redrive(
-                DeadLetterMailbox(settings.dlq_url),
+            redrive = Redrive(
                 make_service(settings),
                 DeadLetterQueue(settings.dlq_url),
                 console,
+                failed_events=DeadLetterQueue(failed_url) if failed_url else None,
                 dry_run=args.dry_run,
-            ).run(args.max_messages)
+                still_bad=args.still_bad,
+                archive=args.archive,
+            )
+            for url in queues:
+                left = args.max_messages - redrive.summary.messages
+                if left > 0:
+                    redrive.run(DeadLetterMailbox(url), left)
     except SettingsError as exc:
         print(f"redrive: {exc}; {CONFIGURATION_HINT}", file=sys.stderr)
         return 2
     except (ClientError, BotoCoreError, TransientError) as exc:
         print(f"redrive: AWS error: {exc}", file=sys.stderr)
         return 1
-    print("\n".join(summary.lines(args.dry_run)))
+    print("\n".join(redrive.summary.lines(args.dry_run)))
     return 0
 
 

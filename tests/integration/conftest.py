@@ -6,6 +6,7 @@ import copy
 import io
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ class Stack:
     dlq_url: str
     input_bucket: str = INPUT_BUCKET
     output_bucket: str = os.environ["OUTPUT_BUCKET"]
+    failed_event_queue_url: str = ""
 
     def upload(self, key: str, data: bytes) -> dict[str, Any]:
         """Put an object into the input bucket; return the S3 record an upload produces."""
@@ -54,7 +56,18 @@ class Stack:
         messages = self.sqs.receive_message(
             QueueUrl=self.dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
         ).get("Messages", [])
+        for message in messages:
+            assert sqs_accepts(message["Body"]), f"SQS would refuse {message['Body']!r}"
         return [json.loads(message["Body"]) for message in messages]
+
+
+# What SQS accepts in a message body (moto accepts anything): #x9 | #xA | #xD | #x20-#xD7FF |
+# #xE000-#xFFFD | #x10000-#x10FFFF.
+_SQS_BODY = re.compile("[\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
+
+
+def sqs_accepts(body: str) -> bool:
+    return _SQS_BODY.fullmatch(body) is not None
 
 
 def event_of(*records: dict[str, Any]) -> dict[str, Any]:

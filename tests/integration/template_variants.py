@@ -26,10 +26,10 @@ __all__ = ["resolve", "with_parameters"]
 FUNCTION = "ThumbnailFunction"
 KMS_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
-#: The stack's other options, all on: delete sync, a KMS key, access logs, alarms by e-mail,
-#: reserved and provisioned concurrency.
+#: The stack's other options, each away from its default: delete sync off, a KMS key, access
+#: logs, alarms by e-mail, another reserved and some provisioned concurrency.
 OPTIONS: dict[str, str] = {
-    "SyncDeletes": "true",
+    "SyncDeletes": "false",
     "KmsKeyArn": KMS_KEY_ARN,
     "AccessLogBucketName": "access-logs-123456789012",
     "AlarmEmail": "alarms@example.com",

@@ -28,7 +28,7 @@ from moto import mock_aws
 import app
 from scripts.local.invoker import LambdaInvoker
 from scripts.local.local_aws import create, event_files, function_env, objects_named_by
-from scripts.local.resources import TEMPLATE
+from scripts.local.resources import TEMPLATE, LocalStack
 from scripts.local.server import REGION, free_port
 from tests.integration.conftest import load_event
 from thumbnailer.settings import ENV_VARS, LOCAL_ENDPOINT_ENV_VAR, Settings
@@ -282,3 +282,20 @@ def _notification_records(event: dict[str, Any]) -> list[dict[str, Any]]:
         else:
             records.append(record)
     return records
+
+
+@pytest.mark.parametrize(("given", "events"), [
+    ({}, ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]),
+    ({"SyncDeletes": "false"}, ["s3:ObjectCreated:*"]),
+])  # fmt: skip
+def test_the_local_stack_subscribes_what_the_template_does_by_default(given, events):
+    # GIVEN the local stand-in of the stack, with the template's defaults or SyncDeletes off
+    with mock_aws():
+        stack = LocalStack(_InProcessAws(), parameters=given).create()
+        # WHEN its input bucket's notification is read
+        notification = boto3.client("s3", region_name=REGION).get_bucket_notification_configuration(
+            Bucket=stack.input_bucket
+        )
+    # THEN it sends the events the deployed stack's would (SyncDeletes is on by default)
+    [configuration] = notification["QueueConfigurations"]
+    assert configuration["Events"] == events

@@ -37,6 +37,7 @@ from scripts.local.invoker import send_to_dead_letter_queue
 from scripts.support.sample_images import encode, photo
 from tests.conftest import INPUT_BUCKET, FakeLambdaContext
 from tests.integration.conftest import Stack, event_of
+from tests.integration.templates import APP_TEMPLATE, load
 from tests.integration.test_batch_operations import batch_event
 from tests.integration.test_duplicates_and_deletes import removed
 from thumbnailer.errors import TransientError
@@ -49,7 +50,9 @@ OUTPUT_BUCKET = os.environ["OUTPUT_BUCKET"]
 DLQ_NAME = os.environ["DLQ_URL"].rsplit("/", 1)[1]
 TOPIC_NAME = "thumbs-notifications"
 INGEST_QUEUE = "thumbs-ingest"
+FAILED_EVENT_QUEUE = "thumbs-failed-events"
 PNG = encode(photo(96, 64), "PNG")
+SYNC_DELETES_DEFAULT = load(APP_TEMPLATE)["Parameters"]["SyncDeletes"]["Default"]
 
 #: The deployment shapes whose roles differ: the defaults; deletes and notifications (both
 #: add statements); queued ingestion (adds the event source mapping's statement); every
@@ -57,7 +60,7 @@ PNG = encode(photo(96, 64), "PNG")
 SHAPES: dict[str, dict[str, str]] = {
     "defaults": {},
     "sync-deletes-notifications": {"SyncDeletes": "true", "EnableNotifications": "true"},
-    "queue": {"IngestMode": "queue"},
+    "queue": {"IngestMode": "queue", "SyncDeletes": "false"},
     "renditions": {
         "OutputFormats": "webp,avif",
         "CropSizes": "256x256",
@@ -77,6 +80,8 @@ def local_resources() -> dict[str, str]:
         "DeadLetterQueue": os.environ["DLQ_URL"],
         "DeadLetterQueue.Arn": f"{sqs_arn}:{DLQ_NAME}",
         "IngestQueue.Arn": f"{sqs_arn}:{INGEST_QUEUE}",
+        "FailedEventQueue": f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/{FAILED_EVENT_QUEUE}",
+        "FailedEventQueue.Arn": f"{sqs_arn}:{FAILED_EVENT_QUEUE}",
         "NotificationTopic": f"arn:aws:sns:us-east-1:{ACCOUNT}:{TOPIC_NAME}",
     }
 
@@ -268,9 +273,11 @@ def a_batch_operations_task(h: Harness, run: str) -> None:
 
 def lambda_delivering_a_failed_event(h: Harness, run: str) -> None:
     event = event_of(h.stack.upload(f"uploads/{run}/failed.png", PNG))
+    queue = h.stack.failed_event_queue_url
     with h.as_function():
-        send_to_dead_letter_queue(aws_client("sqs"), h.stack.dlq_url, json.dumps(event), "boom")
-    assert event in h.stack.dead_letters()
+        send_to_dead_letter_queue(aws_client("sqs"), queue, json.dumps(event), "boom")
+    messages = h.stack.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    assert event in [json.loads(message["Body"]) for message in messages]
 
 
 Path = Callable[[Harness, str], None]
@@ -284,7 +291,8 @@ def paths(parameters: dict[str, str]) -> list[Path]:
         a_batch_operations_task,
         lambda_delivering_a_failed_event,
     ]
-    return every + ([a_deleted_original] if parameters.get("SyncDeletes") == "true" else [])
+    syncs_deletes = parameters.get("SyncDeletes", SYNC_DELETES_DEFAULT) == "true"
+    return every + ([a_deleted_original] if syncs_deletes else [])
 
 
 @dataclass(frozen=True)
@@ -328,9 +336,10 @@ def world() -> Iterator[World]:
         # Messages once received stay hidden for the rest of the module: no run sees another's.
         hidden = {"VisibilityTimeout": "3600"}
         dlq_url = sqs.create_queue(QueueName=DLQ_NAME, Attributes=hidden)["QueueUrl"]
+        failed = sqs.create_queue(QueueName=FAILED_EVENT_QUEUE, Attributes=hidden)["QueueUrl"]
         sqs.create_queue(QueueName=INGEST_QUEUE, Attributes=hidden)
         topic_arn = sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
-        stack = Stack(s3=s3, sqs=sqs, dlq_url=dlq_url)
+        stack = Stack(s3=s3, sqs=sqs, dlq_url=dlq_url, failed_event_queue_url=failed)
         yield World(stack, topic_arn, boto3.client("iam"), boto3.client("sts"))
 
 

@@ -13,7 +13,7 @@ from tests.integration.conftest import event_of, load_event
 from thumbnailer.errors import TransientError
 from thumbnailer.models import SourceObject, Status
 from thumbnailer.processing import ThumbnailService
-from thumbnailer.settings import Settings
+from thumbnailer.settings import DEFAULT_CACHE_CONTROL, Settings
 from thumbnailer.storage import DeadLetterQueue, ObjectStore
 
 JPEG = encode(photo(1200, 800), "JPEG")
@@ -32,7 +32,7 @@ def test_an_upload_becomes_two_webp_thumbnails(stack, lambda_context):
     for key, width in zip(expected, (128, 512), strict=True):
         obj = stack.s3.get_object(Bucket=stack.output_bucket, Key=key)
         assert obj["ContentType"] == "image/webp"
-        assert "max-age=31536000" in obj["CacheControl"]
+        assert obj["CacheControl"] == DEFAULT_CACHE_CONTROL
         image = Image.open(BytesIO(obj["Body"].read()))
         assert (image.format, image.size) == ("WEBP", (width, width * 2 // 3))
     assert result["outcomes"][0]["status"] == "written"

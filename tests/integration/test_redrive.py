@@ -8,7 +8,7 @@ import pytest
 import app
 from scripts.ops import redrive
 from scripts.support.sample_images import encode, photo
-from tests.integration.conftest import event_of
+from tests.integration.conftest import event_of, sqs_accepts
 
 JPEG = encode(photo(900, 600), "JPEG")
 CORRUPT = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
@@ -30,6 +30,8 @@ def queue(stack):
         VisibilityTimeout=0,
         MessageAttributeNames=["All"],
     ).get("Messages", [])
+    for m in messages:  # moto accepts any body; SQS does not
+        assert sqs_accepts(m["Body"]), f"SQS would refuse {m['Body']!r}"
     return [
         (
             m["MessageId"],
@@ -232,3 +234,109 @@ def test_a_notification_the_ingest_queue_redrove_is_replayed_like_a_failed_event
     assert f"replayed       s3://{stack.input_bucket}/uploads/queued/late.jpg  (written)" in out
     assert stack.output_keys() == ["queued/late_128w.webp", "queued/late_512w.webp"]
     assert queue(stack) == []
+
+
+def test_keys_with_characters_sqs_refuses_still_make_records_redrive_understands(
+    stack, lambda_context, capsys
+):
+    # GIVEN a corrupt upload whose key holds characters an SQS body may not (U+FFFE, U+FFFF)
+    # next to ones it may (a tab, an accent, an emoji)
+    key = "uploads/odd\ufffe\uffff\tété 🙂.png"
+    app.lambda_handler(event_of(stack.upload(key, CORRUPT)), lambda_context)
+
+    # WHEN its record is read
+    [(_, record, attributes)] = queue(stack)
+
+    # THEN the body is one SQS accepts, and its key, once parsed, is the key itself
+    assert record["key"] == key
+    assert attributes["reason"] == "corrupt_image"
+    # AND the replay finds the same object, and re-queues a valid record for it
+    _, out = run(capsys)
+    assert "still failing: 1" in out
+    [(_, again, _)] = queue(stack)
+    assert (again["key"], again["replays"]) == (key, 1)
+
+
+@pytest.fixture
+def failed_event_queue(stack, monkeypatch):
+    """The stack's FailedEventQueue, named to the scripts as a shell would (local runs)."""
+    url = stack.sqs.create_queue(QueueName="thumbs-failed-events")["QueueUrl"]
+    monkeypatch.setenv("FAILED_EVENT_QUEUE_URL", url)
+    return url
+
+
+def messages_in(stack, url):
+    messages = stack.sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0
+    ).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]
+
+
+def test_failed_events_are_replayed_from_their_own_queue_and_fail_back_into_it(
+    stack, lambda_context, capsys, failed_event_queue
+):
+    # GIVEN an event Lambda gave up on, in the failed-event queue, while the output bucket is
+    # still missing
+    stack.sqs.send_message(
+        QueueUrl=failed_event_queue,
+        MessageBody=json.dumps(event_of(stack.upload("uploads/late.jpg", JPEG))),
+    )
+    stack.s3.delete_bucket(Bucket=stack.output_bucket)
+
+    # WHEN the queues are replayed
+    _, out = run(capsys)
+
+    # THEN the world's failure is back in the failed-event queue (it still alarms), not in the
+    # dead-letter queue
+    assert "still failing: 1" in out
+    [late] = messages_in(stack, failed_event_queue)
+    assert (late["key"], late["reason"], late["retryable"]) == (
+        "uploads/late.jpg",
+        "transient_error",
+        True,
+    )
+    assert queue(stack) == []
+
+    # WHEN the world is fine again, a bad upload has been reported, and both are replayed
+    stack.s3.create_bucket(Bucket=stack.output_bucket)
+    app.lambda_handler(event_of(stack.upload("uploads/bad.png", CORRUPT)), lambda_context)
+    _, out = run(capsys)
+
+    # THEN the failed-event queue is empty (its alarm clears), and the bad object's fresh
+    # record is in the dead-letter queue (which alarms only on a rate)
+    assert messages_in(stack, failed_event_queue) == []
+    assert stack.output_keys() == ["late_128w.webp", "late_512w.webp"]
+    [(_, bad, _)] = queue(stack)
+    assert (bad["key"], bad["retryable"], bad["replays"]) == ("uploads/bad.png", False, 1)
+
+
+@pytest.mark.parametrize("still_bad", ["archive", "drop"])
+def test_objects_still_bad_can_be_archived_or_dropped_to_empty_the_queue(
+    stack, lambda_context, capsys, tmp_path, still_bad
+):
+    # GIVEN the records of a corrupt upload and of one that is fine now
+    app.lambda_handler(event_of(stack.upload("uploads/bad.png", CORRUPT)), lambda_context)
+    lambda_gave_up_on(stack, event_of(stack.upload("uploads/ok.jpg", JPEG)))
+    archive = tmp_path / "kept" / "still-bad.jsonl"
+
+    # WHEN replayed with --still-bad archive (or drop)
+    code, out = run(capsys, "--still-bad", still_bad, "--archive", str(archive))
+
+    # THEN the good one is done, the bad one's record left the queue, which is empty
+    assert code == 0
+    assert stack.output_keys() == ["ok_128w.webp", "ok_512w.webp"]
+    assert queue(stack) == []
+    assert "still bad objects archived or dropped, not re-queued: 1" in out
+    # AND archived, the record is in the file, fresh (replays counted), with its reason
+    if still_bad == "archive":
+        [line] = archive.read_text(encoding="utf-8").splitlines()
+        record = json.loads(line)
+        assert (record["key"], record["reason"], record["replays"]) == (
+            "uploads/bad.png",
+            "corrupt_image",
+            1,
+        )
+        assert f"archived       s3://uploads-in/uploads/bad.png  ({archive})" in out
+    else:
+        assert not archive.exists()
+        assert "dropped        s3://uploads-in/uploads/bad.png  (not re-queued)" in out

@@ -49,6 +49,8 @@ BASE_STATEMENTS = {
     "WriteThumbnails",
     "ReadThumbnails",
     "ListThumbnails",
+    "ReportFailures",
+    "DeleteThumbnails",  # SyncDeletes, on by default
 }
 TLS_DENIES = {"DenyInsecureTransport", "DenyOutdatedTls"}
 PREFIX_FILTER = {"S3Key": {"Rules": [{"Name": "prefix", "Value": {"Ref": "InputPrefix"}}]}}
@@ -161,15 +163,17 @@ def test_queue_mode_routes_uploads_through_an_encrypted_ingest_queue(
     [statement] = resources["IngestQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
     mapping = resources["IngestEventSourceMapping"]["Properties"]
 
-    # THEN uploads under the prefix notify the queue, and S3 no longer invokes the function
+    # THEN uploads (and deletes, SyncDeletes being on) under the prefix notify the queue, and
+    # S3 no longer invokes the function
     queue_arn = {"Fn::GetAtt": ["IngestQueue", "Arn"]}
     assert notification == {
         "QueueConfigurations": [
             {
-                "Event": "s3:ObjectCreated:*",
+                "Event": event,
                 "Queue": {"Fn::Select": [0, [queue_arn, {"Ref": "IngestQueuePolicy"}]]},
                 "Filter": PREFIX_FILTER,
             }
+            for event in ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
         ]
     }
     assert f"{FUNCTION}UploadPermission" not in resources
@@ -177,7 +181,7 @@ def test_queue_mode_routes_uploads_through_an_encrypted_ingest_queue(
     assert queue["SqsManagedSseEnabled"] is True
     assert queue["VisibilityTimeout"] == {"Ref": "IngestVisibilityTimeout"}
     assert queue["RedrivePolicy"] == {
-        "deadLetterTargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
+        "deadLetterTargetArn": {"Fn::GetAtt": ["FailedEventQueue", "Arn"]},
         "maxReceiveCount": {"Ref": "IngestMaxReceiveCount"},
     }
     # AND only S3, for this bucket in this account, may send to it
@@ -360,7 +364,7 @@ def test_every_shape_grants_the_function_named_resources_only(
     assert ("ConsumeIngestQueue" in granted) == (parameters.get("IngestMode") == "queue")
     notifying = "EnableNotifications" in parameters or "NotificationEmail" in parameters
     assert ("PublishNotifications" in granted) == notifying
-    assert ("DeleteThumbnails" in granted) == ("SyncDeletes" in parameters)
+    assert ("DeleteThumbnails" in granted) == ("SyncDeletes" not in parameters)
     assert ("UseEncryptionKey" in granted) == ("KmsKeyArn" in parameters)
 
 
@@ -505,3 +509,48 @@ def test_checkov_finds_nothing_in_any_shape(variants: dict[str, Template], tmp_p
     assert {"IngestQueue", "ThumbnailDistribution"} <= skipped
     for check in results["skipped_checks"]:
         assert len(check["check_result"]["suppress_comment"]) > 40, check["check_id"]
+
+
+def test_the_dead_letter_queues_outlive_every_queue_that_feeds_them_and_age_is_alarmed() -> None:
+    # GIVEN the stack in queue mode (SQS keeps a message's first enqueue time when it moves it
+    # to a dead-letter queue, so what is left of its life there is the difference)
+    resources = resolve(load(), {"IngestMode": "queue"})["Resources"]
+    queues = {
+        name: resource["Properties"]
+        for name, resource in resources.items()
+        if resource["Type"] == "AWS::SQS::Queue"
+    }
+
+    # WHEN the queues that redrive to another are read
+    feeders = {
+        name: properties["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for name, properties in queues.items()
+        if "RedrivePolicy" in properties
+    }
+
+    # THEN each keeps messages at most half as long as its dead-letter queue: a message moved
+    # on its last day still has as long again there
+    assert feeders == {"IngestQueue": "FailedEventQueue"}
+    for name, target in feeders.items():
+        retention = queues[name]["MessageRetentionPeriod"]
+        assert 2 * retention <= queues[target]["MessageRetentionPeriod"]
+    # AND an alarm watches the age of the oldest upload, days before it could expire
+    (alarm,) = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+        and r["Properties"].get("MetricName") == "ApproximateAgeOfOldestMessage"
+        and r["Properties"]["Dimensions"]
+        == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["IngestQueue", "QueueName"]}}]
+    ]
+    retention = queues["IngestQueue"]["MessageRetentionPeriod"]
+    assert alarm["Threshold"] <= retention - 5 * 24 * 3600
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    # AND the dashboard charts that age for the ingest queue
+    body, variables = resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert variables["IngestQueueName"] == {"Fn::GetAtt": ["IngestQueue", "QueueName"]}
+    rows = [row for w in json.loads(body)["widgets"] for row in w["properties"]["metrics"]]
+    assert ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", "${IngestQueueName}"] in [
+        row[:4] for row in rows
+    ]

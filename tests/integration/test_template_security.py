@@ -7,6 +7,7 @@ and where a parameter switches it, for both settings of the parameter.
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Any
 
@@ -27,11 +28,15 @@ from tests.integration.templates import (
 WITH_KMS = {"UseKms": True, "HasAccessLogs": True}
 WITHOUT_KMS = {"UseKms": False, "HasAccessLogs": False}
 BUCKETS = ("InputBucket", "OutputBucket")
+NAMESPACE = {"Fn::Sub": "ServerlessImagePipeline/${AWS::StackName}"}
 ALARM_METRICS = {
-    "DeadLetterQueueAlarm": ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+    "FailedEventsAlarm": ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+    "BadObjectsAlarm": (NAMESPACE, "BadObjects"),
+    "DeadLetterAgeAlarm": ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
     "FunctionErrorsAlarm": ("AWS/Lambda", "Errors"),
     "FunctionThrottlesAlarm": ("AWS/Lambda", "Throttles"),
     "FunctionDurationAlarm": ("AWS/Lambda", "Duration"),
+    "IngestQueueAgeAlarm": ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
 }
 
 
@@ -220,13 +225,14 @@ def test_function_role_is_least_privilege(cfn: Template) -> None:
     ]
 
 
+@pytest.mark.parametrize("queue_name", ["DeadLetterQueue", "FailedEventQueue"])
 @pytest.mark.parametrize("use_kms", [False, True])
-def test_dead_letter_queue_is_encrypted_wired_and_keeps_14_days(
-    cfn: Template, use_kms: bool
+def test_dead_letter_queues_are_encrypted_wired_and_keep_14_days(
+    cfn: Template, use_kms: bool, queue_name: str
 ) -> None:
-    # GIVEN the queue and the function, without or with the KMS key
+    # GIVEN a dead-letter queue and the function, without or with the KMS key
     conditions = {"UseKms": use_kms}
-    queue = with_conditions(cfn["Resources"]["DeadLetterQueue"]["Properties"], conditions)
+    queue = with_conditions(cfn["Resources"][queue_name]["Properties"], conditions)
     function = cfn["Resources"]["ThumbnailFunction"]["Properties"]
 
     # WHEN the queue's encryption and the function's dead-letter target are read
@@ -238,8 +244,10 @@ def test_dead_letter_queue_is_encrypted_wired_and_keeps_14_days(
     )
     assert encryption == expected
     assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
-    # AND Lambda sends events whose retries are exhausted to it
-    assert function["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
+    # AND Lambda sends events whose retries are exhausted to the failed-event queue
+    assert function["DeadLetterConfig"] == {
+        "TargetArn": {"Fn::GetAtt": ["FailedEventQueue", "Arn"]}
+    }
 
 
 def test_async_retries_and_event_age_come_from_the_parameters(source: Template) -> None:
@@ -270,6 +278,11 @@ def test_recursion_protection_stays_on_and_concurrency_can_be_reserved(cfn: Temp
     assert "ReservedConcurrentExecutions" not in with_conditions(
         function, {"HasReservedConcurrency": False}
     )
+    # AND by default the function is capped (the README's guard against runaway bills), low
+    # enough to leave an account with the usual 1,000 most of its pool
+    default = int(cfn["Parameters"]["ReservedConcurrency"]["Default"])
+    assert 0 < default <= 100
+    assert int(cfn["Parameters"]["LambdaProvisionedConcurrency"]["Default"]) <= default
 
 
 def test_alarms_watch_the_dlq_errors_throttles_and_duration_and_notify_the_topic(
@@ -287,7 +300,7 @@ def test_alarms_watch_the_dlq_errors_throttles_and_duration_and_notify_the_topic
 
     watched = {name: metric_of(alarm["Properties"]) for name, alarm in alarms.items()}
 
-    # THEN the four alarms exist, each notifies the topic on alarm and on recovery
+    # THEN the alarms exist, each notifies the topic on alarm and on recovery
     assert watched == ALARM_METRICS
     for alarm in alarms.values():
         properties = alarm["Properties"]
@@ -324,7 +337,7 @@ def test_alarm_email_is_an_optional_subscription(cfn: Template) -> None:
 
 def _dashboard_metrics(source: Template) -> tuple[list[list[Any]], list[str]]:
     """The dashboard's metric rows and its search expressions (the ${...} left as they are)."""
-    body = source["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    body, _variables = source["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     widgets = json.loads(body)["widgets"]
     rows = [row for widget in widgets for row in widget["properties"]["metrics"]]
     plain = [[item for item in row if not isinstance(item, dict)] for row in rows]
@@ -351,11 +364,19 @@ def test_dashboard_charts_the_metrics_the_function_really_emits(
     }
     service = {blob["service"] for blob in blobs}
 
-    # WHEN the dashboard's own-namespace rows and searches are read
+    # WHEN the dashboard's own-namespace rows and searches are read (its ${Namespace} is the
+    # function's, which the tests set to the stack-less name)
     rows, expressions = _dashboard_metrics(source)
-    namespace = source["Globals"]["Function"]["Environment"]["Variables"][
-        "POWERTOOLS_METRICS_NAMESPACE"
-    ]
+    _body, variables = source["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert (
+        variables["Namespace"]
+        == source["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    )
+    # (one namespace per stack: staging and production in one account and region never mix)
+    assert "${AWS::StackName}" in variables["Namespace"]["Fn::Sub"]
+    namespace = os.environ["POWERTOOLS_METRICS_NAMESPACE"]
+    rows = [[namespace if item == "${Namespace}" else item for item in row] for row in rows]
+    expressions = [e.replace("${Namespace}", namespace) for e in expressions]
     charted = {(row[0], row[1], tuple(sorted(row[2::2]))) for row in rows if row[0] == namespace}
     charted_services = {row[3] for row in rows if row[0] == namespace}
 
@@ -405,4 +426,44 @@ def test_outputs_give_buckets_queue_topic_and_dashboard_url(source: Template) ->
         r"https://\$\{AWS::Region\}\.console\.aws\.amazon\.com/cloudwatch/home"
         r"\?region=\$\{AWS::Region\}#dashboards:name=\$\{Dashboard\}",
         url,
+    )
+
+
+def test_bad_objects_alarm_on_a_rate_of_the_metric_the_function_emits_world_failures_at_once(
+    source: Template, stack, lambda_context, captured_output
+) -> None:
+    # GIVEN the EMF blobs the handler prints for two bad uploads
+    records = [stack.upload(f"uploads/junk{n}.jpg", b"not an image") for n in range(2)]
+    app.lambda_handler(event_of(*records), lambda_context)
+    _, blobs = captured_output()
+    resources = source["Resources"]
+    bad_objects = resources["BadObjectsAlarm"]["Properties"]
+    failed_events = resources["FailedEventsAlarm"]["Properties"]
+
+    # WHEN the metric the bad-object alarm watches is looked up among them
+    emitted = [
+        blob[bad_objects["MetricName"]]
+        for blob in blobs
+        for directive in blob["_aws"]["CloudWatchMetrics"]
+        for metric in directive["Metrics"]
+        if metric["Name"] == bad_objects["MetricName"]
+        and {(d["Name"], blob[d["Name"]]) for d in bad_objects["Dimensions"]}
+        == {(name, blob[name]) for dimensions in directive["Dimensions"] for name in dimensions}
+    ]
+
+    # THEN the function emits it with exactly the alarm's dimensions, one per bad object
+    assert sum(v if isinstance(v, int | float) else sum(v) for v in emitted) == 2
+    # AND the alarm fires only above a rate (the parameter), over an hour
+    assert (bad_objects["Threshold"], bad_objects["Period"]) == (
+        {"Ref": "BadObjectAlarmThreshold"},
+        3600,
+    )
+    assert int(source["Parameters"]["BadObjectAlarmThreshold"]["Default"]) > 0
+    # AND events the world failed alarm at once: any message in the failed-event queue
+    assert failed_events["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["FailedEventQueue", "QueueName"]}}
+    ]
+    assert (failed_events["Threshold"], failed_events["ComparisonOperator"]) == (
+        0,
+        "GreaterThanThreshold",
     )

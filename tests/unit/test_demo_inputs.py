@@ -43,3 +43,25 @@ def test_missing_paths_and_empty_folders_are_refused(tmp_path):
         collect_inputs([tmp_path / "nope"])
     with pytest.raises(SystemExit, match="no images found"):
         collect_inputs([tmp_path])
+
+
+def test_a_folder_gives_images_without_a_suffix_and_names_what_it_skips(tmp_path, capsys):
+    # GIVEN a folder with a JPEG and a PNG that have no image suffix (a camera dump, a download)
+    # next to a text file and a PDF
+    folder = tmp_path / "dump"
+    folder.mkdir()
+    (folder / "IMG_0001").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 60)
+    (folder / "download.bin").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 60)
+    (folder / "notes.txt").write_text("not a picture")
+    (folder / "scan.pdf").write_bytes(b"%PDF-1.7\n")
+
+    # WHEN the inputs are collected
+    inputs = collect_inputs([folder])
+
+    # THEN the images are taken, recognised by their bytes as the function does
+    assert inputs == {"IMG_0001": folder / "IMG_0001", "download.bin": folder / "download.bin"}
+    # AND the skipped files are named, not dropped silently
+    err = capsys.readouterr().err
+    assert "skipped 2 file(s)" in err
+    assert str(folder / "notes.txt") in err
+    assert str(folder / "scan.pdf") in err

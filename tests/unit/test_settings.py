@@ -59,6 +59,7 @@ def test_env_vars_list_is_what_from_env_reads():
     env = dict.fromkeys(ENV_VARS, "x") | BASE | {"THUMB_SIZES": "300", "WEBP_QUALITY": "70"}
     env |= {"INPUT_PREFIX": "in/", "MAX_INPUT_PIXELS": "1234567", "MAX_ANIMATION_FRAMES": "9"}
     env["NOTIFICATION_TOPIC_ARN"] = TOPIC_ARN
+    env["CACHE_CONTROL"] = "public, max-age=31536000, immutable"
     env |= {
         "OUTPUT_FORMATS": "webp",
         "AVIF_QUALITY": "50",
@@ -87,6 +88,20 @@ def test_env_vars_list_is_what_from_env_reads():
     )
     assert (settings.max_input_pixels, settings.max_animation_frames) == (1234567, 9)
     assert settings.notification_topic_arn == TOPIC_ARN
+    assert settings.cache_control == "public, max-age=31536000, immutable"
+
+
+def test_by_default_a_replaced_image_shows_everywhere_within_a_day():
+    # GIVEN the default settings: thumbnail keys do not change when an upload is replaced
+    settings = Settings.from_env(BASE)
+    # WHEN the Cache-Control the thumbnails get is read
+    directives = dict(
+        part.strip().partition("=")[::2] for part in settings.cache_control.split(",")
+    )
+    # THEN a browser or CDN reuses a thumbnail for at most a day, stale serving included
+    reuse = int(directives.get("max-age", 0)) + int(directives.get("stale-while-revalidate", 0))
+    assert 0 < reuse <= 24 * 3600
+    assert "immutable" not in directives
 
 
 def test_a_misconfigured_function_fails_at_start_up():
