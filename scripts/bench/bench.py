@@ -17,10 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,317 +27,20 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+from scripts.bench.cold_start import built_package_imports
+from scripts.bench.cost import PRICE_DATE, cost_table
 from scripts.bench.engines import (
-    CACHE,
     ENGINES,
-    HANDLER_ENV,
-    QUALITY,
     REPO,
-    WIDTHS,
     Case,
     corpus,
     directory_cases,
     measure,
     worker,
 )
+from scripts.bench.fidelity import imaging_variants, quality_figures, webp_methods, zone_plate_jpeg
 
-# --- quality ---------------------------------------------------------------------------------
-
-
-def reference_512(data: bytes):
-    """512 px wide without shortcuts: full decode, orientation, sRGB, one exact Lanczos."""
-    from PIL import Image, ImageOps
-
-    from thumbnailer.colour import to_srgb
-    from thumbnailer.formats import load_decoder, sniff_format
-    from thumbnailer.imaging import target_size, to_resizable_mode
-
-    image = Image.open(BytesIO(data), formats=[load_decoder(sniff_format(data[:64]) or "")])
-    icc_profile = image.info.get("icc_profile")
-    image = ImageOps.exif_transpose(image)
-    image = to_srgb(to_resizable_mode(image), icc_profile)
-    return image.resize(target_size(image.size, 512), Image.Resampling.LANCZOS)
-
-
-def quality_figures(data: bytes, out_dir: Path) -> dict[str, float]:
-    """PSNR (dB) of each engine's final 512w, and of our resize alone, vs the reference."""
-    from PIL import Image
-
-    from scripts.support.quality import psnr
-    from thumbnailer.imaging import render
-
-    figures: dict[str, float] = {}
-    try:
-        reference = reference_512(data)
-        ours_resized = render(data, WIDTHS, max_pixels=10**10).frames[512][0]
-        figures["resize"] = psnr(ours_resized, reference)
-    except Exception:  # noqa: BLE001 - unreadable by the reference: no figure
-        return figures
-    for engine in (*ENGINES, "handler"):
-        path = out_dir / f"{engine}_512.webp"
-        if path.exists():
-            with Image.open(path) as thumb:
-                if thumb.size == reference.size:
-                    figures[engine] = psnr(thumb.convert("RGBA"), reference)
-    return figures
-
-
-# --- side tables -----------------------------------------------------------------------------
-
-
-#: What Lambda sets in an execution environment. The X-Ray SDK (under Powertools' Tracer) picks
-#: its sampler from these: outside Lambda it builds an X-Ray API client at import, in Lambda not.
-LAMBDA_ENV = {
-    "LAMBDA_TASK_ROOT": str(REPO / "lambda"),
-    "AWS_LAMBDA_FUNCTION_NAME": "ThumbnailFunction",
-    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
-    "AWS_REGION": "us-east-1",
-}
-#: `make bench` installs the function's runtime packages alone here (lambda/requirements.txt and
-#: the boto3 the runtime provides), as in the deployed package: the dev venv holds more (the SAM
-#: CLI's awscrt and pyOpenSSL, which botocore imports when present).
-FUNCTION_PYTHON = REPO / ".venv-function" / "bin" / "python"
-
-
-def webp_methods(still: Case, animated: Case) -> list[tuple[int, float, int, float, float, int]]:
-    """Per libwebp method 0..6: ms and bytes of a 512w + 128w pair of a still, its 512w PSNR,
-    and ms and bytes of the same pair of an animation."""
-    from PIL import Image
-
-    from scripts.support.quality import psnr
-    from thumbnailer.imaging import encode_webp, render
-
-    still_data = still.path.read_bytes()
-    still_frames = render(still_data, WIDTHS, max_pixels=10**10).frames
-    reference = reference_512(still_data)
-    animation = render(animated.path.read_bytes(), WIDTHS, max_pixels=10**10)
-
-    def timed(frames, timing, method: int, runs: int) -> tuple[float, list[bytes]]:
-        best, encoded = float("inf"), []
-        for _ in range(runs):
-            started = time.perf_counter()
-            encoded = [
-                encode_webp(frames[w], quality=QUALITY, method=method, timing=timing)
-                for w in WIDTHS
-            ]
-            best = min(best, (time.perf_counter() - started) * 1000)
-        return best, encoded
-
-    rows = []
-    for method in range(7):
-        still_ms, encoded = timed(still_frames, None, method, 7)
-        quality = psnr(Image.open(BytesIO(encoded[0])), reference)
-        animation_ms, animated_encoded = timed(animation.frames, animation.timing, method, 1)
-        rows.append(
-            (
-                method,
-                still_ms,
-                sum(len(e) for e in encoded),
-                quality,
-                animation_ms,
-                sum(len(e) for e in animated_encoded),
-            )
-        )
-    return rows
-
-
-def zone_plate_jpeg() -> Path:
-    """The aliasing test chart, as a 6 MP JPEG."""
-    path = CACHE / "zone-plate-6mp.jpg"
-    if not path.exists():
-        from scripts.support.sample_images import encode, zone_plate
-
-        path.write_bytes(encode(zone_plate(3000, 2000), "JPEG", quality=95))
-    return path
-
-
-def imaging_variants(
-    setting: str, values: Sequence[float], cases: Sequence[Path]
-) -> list[tuple[str, float, float, float]]:
-    """(image, value, render CPU ms, resize PSNR) for each value of one of the image core's
-    settings (SHRINK_ON_LOAD_MARGIN, REDUCING_GAP), the chosen value restored after."""
-    import thumbnailer.imaging as imaging
-    from scripts.support.quality import psnr
-
-    rows = []
-    chosen = getattr(imaging, setting)
-    try:
-        for path in cases:
-            data = path.read_bytes()
-            reference = reference_512(data)
-            for value in values:
-                setattr(imaging, setting, value)
-                best = float("inf")
-                for _ in range(5):
-                    started = time.process_time()
-                    made = imaging.render(data, WIDTHS, max_pixels=10**10)
-                    best = min(best, (time.process_time() - started) * 1000)
-                rows.append((path.name, value, best, psnr(made.frames[512][0], reference)))
-    finally:
-        setattr(imaging, setting, chosen)
-    return rows
-
-
-# --- the floor, the handlers, animation, the built package, cost (issue 13) ------------------
-
-
-def build_function_tree(target: Path, *, bytecode_python: str) -> Path:
-    """lambda/Makefile's build of the function, for this machine's interpreter instead of
-    Lambda's (same requirements, same pruning, same bytecode step): the real artifact holds
-    aarch64 CPython 3.13 libraries, which this interpreter cannot import. `bytecode_python`
-    compiles the .pyc files (empty: none, as a build machine without CPython 3.13 ships)."""
-    shutil.rmtree(target, ignore_errors=True)
-    python = FUNCTION_PYTHON if FUNCTION_PYTHON.exists() else Path(sys.executable)
-    subprocess.run(
-        [
-            "make",
-            "--silent",
-            "-f",
-            str(REPO / "lambda" / "Makefile"),
-            "build-ThumbnailFunction",
-            f"ARTIFACTS_DIR={target}",
-            f"PYTHON={python}",
-            "PIP_TARGET_FLAGS=",
-            f"PYTHON_FOR_BYTECODE={bytecode_python}",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return target
-
-
-def build_ships_bytecode() -> str | None:
-    """The Python version `sam build` compiles the package's bytecode with here, or None."""
-    result = subprocess.run(
-        [
-            "make",
-            "--silent",
-            "-f",
-            str(REPO / "lambda" / "Makefile"),
-            "--eval",
-            "print-bytecode-python: ; @echo $(PYTHON_FOR_BYTECODE)",
-            "print-bytecode-python",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    python = result.stdout.strip()
-    if not python:
-        return None
-    version = subprocess.run(
-        [python, "-c", "import sys; print(sys.version.split()[0])"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return version.stdout.strip() or None
-
-
-def built_package_imports(runs: int = 7) -> dict[str, Any]:
-    """`import app` (and the image core alone) from the package as lambda/Makefile builds it,
-    with and without the bytecode the build ships when it has a CPython 3.13: each in a fresh
-    interpreter (start-up excluded), with Lambda's environment, the runtime's boto3
-    precompiled (in .venv-function) and no bytecode written (Lambda's /var/task is read-only).
-    Wall and CPU time: on a shared machine the CPU time is the figure load disturbs least."""
-    python = FUNCTION_PYTHON if FUNCTION_PYTHON.exists() else Path(sys.executable)
-    figures: dict[str, Any] = {"bytecode_by": build_ships_bytecode()}
-    for label, bytecode_python in (("with bytecode", str(python)), ("no bytecode", "")):
-        tree = REPO / ".bench" / f"function-{label.split()[0]}"
-        build_function_tree(tree, bytecode_python=bytecode_python)
-        env = {
-            **HANDLER_ENV,
-            **LAMBDA_ENV,
-            "LAMBDA_TASK_ROOT": str(tree),
-            "PYTHONPATH": str(tree),
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PATH": os.environ.get("PATH", ""),
-        }
-        for module in ("app", "thumbnailer.imaging"):
-            code = (
-                "import time; t, c = time.perf_counter(), time.process_time(); "
-                f"import {module}; "
-                "print(time.perf_counter() - t, time.process_time() - c)"
-            )
-            runs_ms = [
-                [
-                    1000 * float(value)
-                    for value in subprocess.run(
-                        [str(python), "-c", code],
-                        cwd=tree,
-                        env=env,
-                        capture_output=True,
-                        text=True,
-                        check=True,
-                    ).stdout.split()
-                ]
-                for _ in range(runs)
-            ]
-            figures[f"{module}, {label}"] = {
-                "median": statistics.median(wall for wall, _cpu in runs_ms),
-                "cpu median": statistics.median(cpu for _wall, cpu in runs_ms),
-                "best": min(wall for wall, _cpu in runs_ms),
-            }
-    return figures
-
-
-#: AWS Lambda on-demand prices, arm64, US East (N. Virginia), first pricing tier
-#: (https://aws.amazon.com/lambda/pricing/, as published on 2026-06-18). S3 request charges
-#: (one GET, one HEAD, two PUTs per upload) are not included.
-PRICE_DATE = "2026-06-18"
-ARM64_GB_SECOND_USD = 0.0000133334
-REQUEST_USD = 0.20 / 1_000_000
-#: Lambda gives a function one full vCPU at 1,769 MB, and a proportional share below.
-FULL_VCPU_MB = 1769
-COST_MEMORY_SIZES_MB = (512, 1024, 1769, 3008)
-#: The corpus mix the cost table averages, each image equally likely.
-COST_MIX = (
-    "JPEG 2 MP",
-    "JPEG 6 MP",
-    "JPEG 12 MP",
-    "JPEG 24 MP",
-    "PNG 12 MP alpha",
-    "HEIC 12 MP",
-    "GIF 100 frames",
-)
-
-
-def lambda_duration_ms(cpu_ms: float, io_ms: float, memory_mb: int) -> float:
-    """Billed duration at `memory_mb`: the core is single-threaded, so its CPU time stretches
-    by 1769 / memory below one vCPU and gains nothing above; waiting on S3 does not scale."""
-    return cpu_ms * max(1.0, FULL_VCPU_MB / memory_mb) + io_ms
-
-
-def cost_per_million_usd(duration_ms: float, memory_mb: int) -> float:
-    gb_seconds = memory_mb / 1024 * duration_ms / 1000
-    return 1_000_000 * (gb_seconds * ARM64_GB_SECOND_USD + REQUEST_USD)
-
-
-def cost_table(rows: Sequence[Row]) -> list[tuple[int, float, float]]:
-    """(memory MB, mean billed ms, USD per million uploads) over the corpus mix, from our
-    measured CPU time per image and the handler's measured time around the core."""
-    cpu = [
-        r.results["ours"]["cpu_ms"]
-        for r in rows
-        if r.case.name in COST_MIX and "cpu_ms" in r.results.get("ours", {})
-    ]
-    if not cpu:
-        return []
-    io = [
-        r.results["handler"]["cpu_ms"] - r.results["ours"]["cpu_ms"]
-        for r in rows
-        if "cpu_ms" in r.results.get("handler", {}) and "cpu_ms" in r.results.get("ours", {})
-    ]
-    io_ms = statistics.mean(io) if io else 0.0
-    table = []
-    for memory in COST_MEMORY_SIZES_MB:
-        durations = [lambda_duration_ms(c, io_ms, memory) for c in cpu]
-        mean = statistics.mean(durations)
-        table.append(
-            (memory, mean, statistics.mean(cost_per_million_usd(d, memory) for d in durations))
-        )
-    return table
+# --- the floor, the handlers, animation, the built package, cost ------------------------------
 
 
 #: The extra engines' rows are printed in their own tables, not in the main one.
@@ -433,7 +132,7 @@ def side_tables(rows: Sequence[Row], built_imports: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def issue_13_targets(rows: Sequence[Row], built_imports: dict[str, Any]) -> list[tuple[bool, str]]:
+def side_targets(rows: Sequence[Row], built_imports: dict[str, Any]) -> list[tuple[bool, str]]:
     checks = []
     for row in rows:
         floor = _ratio(row, "ours", "floor")
@@ -638,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         photos, named["GIF 100 frames"].path.read_bytes()
     )
     print(f"\n{renditions_table}\n")
-    checks = check_targets(rows) + issue_13_targets(rows, built_imports)
+    checks = check_targets(rows) + side_targets(rows, built_imports)
     checks.append(
         (
             renditions["comparison"]["chosen"] == int(DEFAULT_AVIF_QUALITY),

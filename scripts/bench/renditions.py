@@ -33,7 +33,7 @@ def best_ms(make: Callable[[], Any], runs: int) -> float:
 
 
 def reference(data: bytes, width: int) -> Image.Image:
-    from scripts.bench.bench import reference_512
+    from scripts.bench.fidelity import reference_512
     from thumbnailer.imaging import target_size
 
     full = reference_512(data)  # oriented, sRGB, 512 wide
