@@ -10,7 +10,6 @@ job (moto has no s3control CreateJob).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -32,6 +31,7 @@ from tests.integration.test_function_role import (
     Path,
     World,
     harness,  # noqa: F401 - a fixture
+    necessity_cases,
     report,
     run_every_path,
     thumbnails_of,
@@ -184,17 +184,7 @@ def test_redrive_and_backfill_pass_under_the_operator_policy(operator: Harness) 
     assert not failures, report(failures)
 
 
-def necessity_cases() -> Iterator[Any]:
-    for shape, policies in POLICIES.items():
-        for statement in execution_role.statements_of(policies):
-            yield pytest.param(shape, statement, None, id=f"{shape}:{statement.name}")
-            for action in statement.actions if len(statement.actions) > 1 else []:
-                yield pytest.param(
-                    shape, statement, action, id=f"{shape}:{statement.name}:{action}"
-                )
-
-
-@pytest.mark.parametrize(("shape", "statement", "action"), list(necessity_cases()))
+@pytest.mark.parametrize(("shape", "statement", "action"), list(necessity_cases(POLICIES)))
 def test_every_operator_statement_is_needed_by_some_run(
     operator: Harness, statement: Statement, action: str | None
 ) -> None:
