@@ -376,7 +376,7 @@ class ThumbnailService:
         crops, included); none if there is no manifest or it is unreadable."""
         bucket = self._settings.output_bucket
         try:
-            data = self._store.head(bucket, key) and self._store.read(bucket, key, max_bytes=2**20)
+            data = self._store.read(bucket, key, max_bytes=2**20)  # None: no manifest
             return [item["key"] for item in json.loads(data or b"{}").get("renditions", [])]
         except (ObjectTooLargeError, ValueError, TypeError, KeyError, AttributeError):
             logger.warning("the manifest is unreadable; only configured renditions are deleted")
