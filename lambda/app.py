@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 # Read once, at init: a misconfigured function fails before it takes its first event.
 SETTINGS = Settings.from_env()
 # What only some event shapes need (SQS batches, Batch Operations) is imported by the first
-# event of that shape, not at every cold start (README: Performance, cold start).
+# event of that shape, not at every cold start (docs/performance.md, cold start).
 
 
 @cache

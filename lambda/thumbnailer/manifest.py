@@ -1,7 +1,7 @@
 """`<name>.json`: what a front-end needs to show an upload's renditions. No AWS in here.
 
 Written last, after every rendition, so that its presence means the set is complete. The
-schema's field names are part of the public contract (README "Renditions").
+schema's field names are part of the public contract (docs/renditions.md).
 """
 
 from __future__ import annotations

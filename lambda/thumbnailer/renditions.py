@@ -22,10 +22,10 @@ from thumbnailer.settings import DEFAULT_AVIF_QUALITY
 if TYPE_CHECKING:
     from thumbnailer.placeholder import Placeholder
 
-#: libavif's speed (0 slow and small .. 10 fast), chosen by measurement (`make bench`, README
-#: "Renditions"): 7 is the knee. It takes half speed 6's time for 4% more bytes; 8 is faster
-#: again (20 ms instead of 80 for a 512w + 128w pair) but 12% bigger, half of what AVIF saves
-#: over WebP at 512w, and 9 is 40% bigger. AVIF is there for its bytes.
+#: libavif's speed (0 slow and small .. 10 fast), chosen by measurement (`make bench`,
+#: docs/renditions.md): 7 is the knee. A 512w + 128w pair takes 27 ms against speed 6's 44, for
+#: 4% more bytes; 8 is faster again (14 ms) but 13% bigger, as much as AVIF saves over WebP at
+#: 512w on most photos, and 9 is 40% bigger. AVIF is there for its bytes.
 AVIF_SPEED = 7
 CONTENT_TYPES = {"webp": "image/webp", "avif": "image/avif"}
 

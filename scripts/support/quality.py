@@ -36,7 +36,7 @@ _C1, _C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
 
 def ssim(image: Image.Image, reference: Image.Image, block: int = 8) -> float:
     """Mean structural similarity of the luma (1.0: identical), over `block` x `block` windows
-    that do not overlap: the measure the AVIF quality was chosen by (README "Renditions")."""
+    that do not overlap: the measure the AVIF quality was chosen by (docs/renditions.md)."""
     if image.size != reference.size:
         raise ValueError(f"sizes differ: {image.size} and {reference.size}")
     width, height = image.size
