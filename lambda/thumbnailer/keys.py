@@ -18,17 +18,13 @@ def relative_key(key: str, input_prefix: str) -> str | None:
     return key[len(input_prefix) :]
 
 
-def output_key_for(relative: str, width: int, fmt: str = "webp") -> str:
-    """`a.b/photo.v2.final.jpeg` -> `a.b/photo.v2.final_512w.webp`: drop only the last extension.
+def rendition_key(relative: str, name: str, fmt: str) -> str:
+    """`photo.jpg`, `256x256`, `avif` -> `photo_256x256.avif` (`name`: `512w` or `WxH`).
 
+    Only the last extension is dropped (`a.b/photo.v2.jpeg` -> `a.b/photo.v2_512w.webp`):
     posixpath.splitext looks at the last path segment only, so dots in folder names and
     leading-dot names (`.hidden`) are kept.
     """
-    return rendition_key(relative, f"{width}w", fmt)
-
-
-def rendition_key(relative: str, name: str, fmt: str) -> str:
-    """`photo.jpg`, `256x256`, `avif` -> `photo_256x256.avif` (`name`: `512w` or `WxH`)."""
     return f"{_stem(relative)}_{name}.{fmt}"
 
 

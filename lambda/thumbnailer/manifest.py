@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from thumbnailer.placeholder import Placeholder
-    from thumbnailer.renditions import Rendition
+    from thumbnailer.image.placeholder import Placeholder
+    from thumbnailer.image.renditions import Rendition
 
 MANIFEST_SCHEMA = "serverless-image-pipeline/manifest/v1"
 CONTENT_TYPE = "application/json"

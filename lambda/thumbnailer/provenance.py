@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from thumbnailer.settings import Settings
@@ -56,8 +56,23 @@ def settings_signature(
     return f"{signature};rendition={RENDITION_VERSION}"
 
 
+def recorded_settings(settings: Settings) -> dict[str, Any]:
+    """The settings a set is made with, as a dead-letter record names them (JSON): what a
+    replay must run with to make the same set."""
+    return {
+        "thumb_sizes": list(settings.thumb_widths),
+        "webp_quality": settings.webp_quality,
+        "input_prefix": settings.input_prefix,
+        "output_formats": list(settings.output_formats),
+        "avif_quality": settings.avif_quality,
+        "crop_sizes": [f"{w}x{h}" for w, h in settings.crop_sizes],
+        "write_manifest": settings.write_manifest,
+    }
+
+
 def signature_of(settings: Settings) -> str:
-    """`settings_signature` of the function's settings."""
+    """`settings_signature` of the function's settings (those of `recorded_settings` that
+    shape the renditions)."""
     return settings_signature(
         settings.thumb_widths,
         settings.webp_quality,

@@ -7,9 +7,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from thumbnailer.animation import DEFAULT_MAX_FRAMES
-from thumbnailer.budget import DEFAULT_MEMORY_MB, pixel_budget
 from thumbnailer.errors import SettingsError
+from thumbnailer.image.animation import DEFAULT_MAX_FRAMES
+from thumbnailer.image.budget import DEFAULT_MEMORY_MB, pixel_budget
+from thumbnailer.image.encoders import DEFAULT_AVIF_QUALITY, DEFAULT_WEBP_QUALITY
+from thumbnailer.image.encoders import FORMATS as OUTPUT_FORMATS
+from thumbnailer.image.geometry import WEBP_MAX_SIDE
 
 #: The public contract: the environment variables the function reads (the template sets exactly
 #: these, plus Powertools' own POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE).
@@ -35,9 +38,7 @@ LOCAL_ENDPOINT_ENV_VAR = "AWS_ENDPOINT_URL"
 #: pixel budget.
 RUNTIME_ENV_VARS = ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE",)
 
-WEBP_MAX_SIDE = 16383
-DEFAULT_THUMB_SIZES = "128,512"
-DEFAULT_WEBP_QUALITY = "85"
+DEFAULT_THUMB_WIDTHS = (128, 512)
 DEFAULT_INPUT_PREFIX = "uploads/"
 #: Browsers and the CDN may reuse a thumbnail for an hour, then show it once more while they
 #: fetch it again: a replaced image shows everywhere within a day (keys do not change with it).
@@ -49,14 +50,8 @@ INPUT_PREFIX_PATTERN = re.compile(r"([A-Za-z0-9!_.'()-]+/)+")
 _WHOLE_NUMBER = re.compile(r"0|[1-9][0-9]*")
 # An HTTP header value S3 stores as given: visible ASCII and spaces, no control characters.
 _HEADER_VALUE = re.compile(r"[ -~]+")
-#: Every rendition is written once per format, in this order of preference.
-OUTPUT_FORMATS = ("webp", "avif")
-DEFAULT_OUTPUT_FORMATS = "webp"
-#: Chosen by measurement (`make bench`, docs/renditions.md): the lowest AVIF quality whose SSIM
-#: against the source is the WebP thumbnail's at WEBP_QUALITY=85 (to 0.0005) on every bench photo
-#: at 512w and 128w. 512w needs only 55; 128w needs 70. At 70 the bench's photos are 6 to 20%
-#: smaller than WebP at 512w, -5 to 9% at 128w; the PNG with alpha 74% and 51%.
-DEFAULT_AVIF_QUALITY = "70"
+#: Every rendition is written once per format, in OUTPUT_FORMATS' order of preference.
+DEFAULT_OUTPUT_FORMATS = ("webp",)
 
 
 @dataclass(frozen=True)
@@ -65,8 +60,8 @@ class Settings:
 
     output_bucket: str
     dlq_url: str
-    thumb_widths: tuple[int, ...] = (128, 512)
-    webp_quality: int = 85
+    thumb_widths: tuple[int, ...] = DEFAULT_THUMB_WIDTHS
+    webp_quality: int = DEFAULT_WEBP_QUALITY
     input_prefix: str = DEFAULT_INPUT_PREFIX
     # The thumbnails' Cache-Control header.
     cache_control: str = DEFAULT_CACHE_CONTROL
@@ -77,8 +72,8 @@ class Settings:
     # Frames kept of an animated GIF or WebP; the rest are dropped (see animation.py).
     max_animation_frames: int = DEFAULT_MAX_FRAMES
     # Renditions (docs/renditions.md): formats, square-or-any cover crops, a JSON manifest.
-    output_formats: tuple[str, ...] = ("webp",)
-    avif_quality: int = int(DEFAULT_AVIF_QUALITY)
+    output_formats: tuple[str, ...] = DEFAULT_OUTPUT_FORMATS
+    avif_quality: int = DEFAULT_AVIF_QUALITY
     crop_sizes: tuple[tuple[int, int], ...] = ()
     write_manifest: bool = False
     # A limit that protects the function's memory; not (yet) part of the env contract.
@@ -100,13 +95,17 @@ class Settings:
         dlq_url = required("DLQ_URL")
         if dlq_url and not dlq_url.startswith(("https://", "http://")):
             problems.append(f"DLQ_URL must be an SQS queue URL, got {dlq_url!r}")
-        widths = _parse_widths(env.get("THUMB_SIZES", DEFAULT_THUMB_SIZES), problems)
-        quality = _parse_quality(
-            "WEBP_QUALITY", env.get("WEBP_QUALITY", DEFAULT_WEBP_QUALITY), problems
+        widths = _parse_widths(
+            env.get("THUMB_SIZES", ",".join(map(str, DEFAULT_THUMB_WIDTHS))), problems
         )
-        formats = _parse_formats(env.get("OUTPUT_FORMATS", DEFAULT_OUTPUT_FORMATS), problems)
+        quality = _parse_quality(
+            "WEBP_QUALITY", env.get("WEBP_QUALITY", str(DEFAULT_WEBP_QUALITY)), problems
+        )
+        formats = _parse_formats(
+            env.get("OUTPUT_FORMATS", ",".join(DEFAULT_OUTPUT_FORMATS)), problems
+        )
         avif_quality = _parse_quality(
-            "AVIF_QUALITY", env.get("AVIF_QUALITY", DEFAULT_AVIF_QUALITY), problems
+            "AVIF_QUALITY", env.get("AVIF_QUALITY", str(DEFAULT_AVIF_QUALITY)), problems
         )
         crops = _parse_crops(env.get("CROP_SIZES", ""), problems)
         write_manifest = _parse_flag("WRITE_MANIFEST", env.get("WRITE_MANIFEST", "false"), problems)

@@ -92,7 +92,7 @@ def _is_image(file: Path) -> bool:
         return False
     if file.suffix.lower() in IMAGE_SUFFIXES:
         return True
-    formats = function_module("thumbnailer.formats")
+    formats = function_module("thumbnailer.image.formats")
     with open(file, "rb") as data:
         return formats.sniff_format(data.read(formats.HEAD_BYTES)) in formats.ACCEPTED_FORMATS
 

@@ -48,8 +48,9 @@ from scripts.ops.common import (
 )
 from thumbnailer.errors import SettingsError, TransientError
 from thumbnailer.models import SourceObject, Status
-from thumbnailer.processing import FAILURE_RECORD_SCHEMA, ThumbnailService
+from thumbnailer.processing import ThumbnailService
 from thumbnailer.provenance import normalise_etag
+from thumbnailer.stages.dead_letters import FAILURE_RECORD_SCHEMA
 from thumbnailer.storage import DeadLetterQueue
 
 FUNCTION_RECORD = "function record"

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from thumbnailer.budget import BYTES_PER_BUDGET_PIXEL, MIN_BUDGET_PIXELS
 from thumbnailer.errors import BadObjectError
+from thumbnailer.image.budget import BYTES_PER_BUDGET_PIXEL, MIN_BUDGET_PIXELS
 from thumbnailer.imaging import make_thumbnails
 
 WIDTHS = (128, 512)  # the function's defaults

@@ -198,7 +198,7 @@ def test_build_without_a_python_313_ships_no_bytecode_and_says_so(tmp_path: Path
     result = _host_build(target, bytecode_python="")
 
     # THEN the package holds its sources and no bytecode, and the build says why
-    assert (target / "thumbnailer" / "imaging.py").is_file()
+    assert (target / "thumbnailer" / "image" / "render.py").is_file()
     assert list(target.rglob("*.pyc")) == []
     assert "no python3.13 on this build machine" in result.stderr
 
@@ -216,7 +216,7 @@ def test_shipped_bytecode_loads_without_looking_at_the_sources(tmp_path: Path) -
     keys.write_text("this is not Python\n")
     os.utime(keys, (315532800, 315532800))
     result = subprocess.run(
-        [sys.executable, "-c", "import thumbnailer.keys as k; print(k.output_key_for.__name__)"],
+        [sys.executable, "-c", "import thumbnailer.keys as k; print(k.rendition_key.__name__)"],
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(target), "PYTHONDONTWRITEBYTECODE": "1"},
         capture_output=True,
@@ -230,4 +230,4 @@ def test_shipped_bytecode_loads_without_looking_at_the_sources(tmp_path: Path) -
     ] == []
     assert all(_is_lambda_bytecode(path, tag) for path in target.rglob("*.pyc"))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "output_key_for"
+    assert result.stdout.strip() == "rendition_key"

@@ -13,13 +13,13 @@ import pytest
 from PIL import Image
 
 from scripts.support.sample_images import encode, photo
-from thumbnailer.budget import (
+from thumbnailer.errors import CorruptImageError, TooManyPixelsError, TruncatedImageError
+from thumbnailer.image.budget import (
     MIN_BUDGET_PIXELS,
     decode_cost,
     jpeg_coefficient_pixels,
     pixel_budget,
 )
-from thumbnailer.errors import CorruptImageError, TooManyPixelsError, TruncatedImageError
 from thumbnailer.imaging import make_thumbnails, render
 
 REPO = Path(__file__).resolve().parents[2]
@@ -138,7 +138,7 @@ image.save({str(path)!r}, "JPEG", quality=85)
     # AND a fresh process that thumbnails it with the 512 MB function's budget
     thumbnail = f"""
 import json, re
-from thumbnailer.budget import pixel_budget
+from thumbnailer.image.budget import pixel_budget
 from thumbnailer.imaging import make_thumbnails
 made = make_thumbnails(open({str(path)!r}, "rb").read(), (128, 512), quality=85,
                        max_pixels=pixel_budget(512))

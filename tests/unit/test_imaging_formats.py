@@ -18,7 +18,7 @@ from thumbnailer.errors import (
     NotAnImageError,
     UnsupportedFormatError,
 )
-from thumbnailer.formats import ACCEPTED_FORMATS, sniff_format
+from thumbnailer.image.formats import ACCEPTED_FORMATS, sniff_format
 from thumbnailer.imaging import make_thumbnails
 
 MAX_PIXELS = 50_000_000

@@ -7,10 +7,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 from scripts.support.sample_images import animation, encode, jpeg_with_exif, photo, transparent_logo
+from thumbnailer.image.placeholder import placeholder_for
+from thumbnailer.image.renditions import make_renditions
+from thumbnailer.image.saliency import SaliencyMap, crop_box
 from thumbnailer.imaging import make_thumbnails
-from thumbnailer.placeholder import placeholder_for
-from thumbnailer.renditions import make_renditions
-from thumbnailer.saliency import SaliencyMap, crop_box
 
 MAX_PIXELS = 10**9
 SUBJECT = (200, 40, 40)

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from thumbnailer.budget import pixel_budget
 from thumbnailer.errors import SettingsError
+from thumbnailer.image.budget import pixel_budget
 from thumbnailer.settings import ENV_VARS, RUNTIME_ENV_VARS, Settings
 
 REPO = Path(__file__).resolve().parents[2]

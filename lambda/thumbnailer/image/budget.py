@@ -28,8 +28,8 @@ MIN_BUDGET_PIXELS = 4_000_000
 #: measured: libwebp keeps the current and previous canvas and Pillow copies one out of it;
 #: libheif and libavif keep YCbCr planes and an RGB copy.
 _DECODER_CANVASES = {"WEBP": 3.0, "HEIF": 1.5, "AVIF": 1.5}
-# Modes Pillow resizes as they are; any other is converted first, into a second canvas.
-_RESIZABLE_MODES = frozenset({"RGB", "RGBA", "L", "LA", "CMYK"})
+#: Modes Pillow resizes as they are; any other is converted first (resize.py), into a second canvas.
+RESIZABLE_MODES = frozenset({"RGB", "RGBA", "L", "LA", "CMYK"})
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA"})
 _BYTES_PER_PIXEL = 4
 # libjpeg keeps every DCT coefficient of a progressive JPEG (2 bytes each, 64 per 8x8 block of
@@ -116,7 +116,7 @@ def decode_cost(
     and every kept frame's thumbnails, held until they are encoded.
     """
     copies = 1.0 + _DECODER_CANVASES.get(image_format, 0.0)
-    if mode not in _RESIZABLE_MODES or frames > 1:
+    if mode not in RESIZABLE_MODES or frames > 1:
         copies += 1
     if has_alpha or mode in _ALPHA_MODES or frames > 1:
         copies += 1

@@ -4,7 +4,7 @@ The frame cap keeps the *first* `max_frames` frames and stops decoding there, ra
 refusing the upload. A thumbnail is a preview: a long animation still gets one (its opening
 seconds, looping as the original does) instead of a hole in the gallery, and decoding stops at
 the cap, so a 5,000-frame GIF costs the function no more time or memory than a `max_frames`
-one. `ThumbnailSet.frames_dropped` says when it happened, and the processing log records it.
+one. `RenditionSet.frames_dropped` says when it happened, and the processing log records it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from thumbnailer.errors import CorruptImageError
-from thumbnailer.formats import ANIMATED_FORMATS
+from thumbnailer.image.formats import ANIMATED_FORMATS
 
 if TYPE_CHECKING:
     from PIL import Image
