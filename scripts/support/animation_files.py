@@ -246,8 +246,8 @@ def broken_apngs(size: tuple[int, int] = (600, 400), *, default: bool = False) -
     broken = chunks()
     del broken[_animation_chunk(broken, b"fcTL", 1)]
     cases["frame control missing"] = png(broken)
-    broken = chunks()
-    del broken[_animation_chunk(broken, b"fdAT", -1)]
+    broken = chunks()  # the second frame's data: its control is followed by the third's
+    del broken[_animation_chunk(broken, b"fdAT", -2)]
     cases["frame data missing"] = png(broken)
     broken = chunks()
     control = _animation_chunk(broken, b"fcTL", -1)

@@ -4,6 +4,7 @@ the canvas Pillow grows for them counted by the decode budget before any frame i
 from __future__ import annotations
 
 from io import BytesIO
+from pathlib import Path
 
 import pytest
 from PIL import GifImagePlugin, Image
@@ -175,3 +176,13 @@ def test_frame_extents_are_read_from_the_blocks_as_pillow_reads_them(extras):
 def test_a_transparent_index_is_what_the_cases_use():
     # The transparent cases clear palette index CLEAR; the opaque ones never draw it
     assert Image.open(BytesIO(CASES["disposal 0, transparent"])).info["transparency"] == CLEAR
+
+
+def test_a_frame_whose_colours_pillow_loses_is_corrupt_not_unprocessable():
+    # GIVEN the fuzz's finding: a GIF whose first frame has no colour table, its second its own
+    # (Pillow leaves that frame in mode P with no palette)
+    data = (Path(__file__).parents[1] / "fuzz/findings/abd5b2e5146bef82.bin").read_bytes()
+
+    # WHEN thumbnailed / THEN corrupt_image, naming the frame (it was unprocessable_image)
+    with pytest.raises(CorruptImageError, match="frame 2 has colour indices but no colour table"):
+        make_renditions(data, (128, 512), quality=80, max_pixels=MAX_PIXELS)

@@ -98,6 +98,16 @@ def test_fewer_frames_declared_than_stored_animate_the_declared_ones_as_before()
     assert (made.frames, made.note) == (2, None)
 
 
+def test_a_last_frame_without_data_ends_the_animation_as_before():
+    # GIVEN an APNG whose last frame control has no data after it
+    chunks = apng_chunks(SIZE, apng_frames(SIZE))
+    del chunks[-2]  # the last fdAT, before IEND
+
+    # WHEN thumbnailed / THEN the two frames before it animate (Chromium shows those two)
+    made = make_renditions(png(chunks), (32,), quality=85, max_pixels=MAX_PIXELS)
+    assert (made.frames, made.note) == (2, None)
+
+
 def test_an_apng_whose_default_image_cannot_be_read_is_refused_as_before():
     # GIVEN an APNG whose first frame control, before the IDAT, is numbered 1, not 0 (Chromium
     # shows nothing)

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from thumbnailer.errors import CorruptImageError
 from thumbnailer.image.formats import ANIMATED_FORMATS
 from thumbnailer.image.gif import check_frame_within
 
@@ -58,6 +59,10 @@ def frames(
         if image.size != canvas:
             check_frame_within(index, image.size, budgeted or canvas)
         image.load()
+        if image.mode == "P" and image.palette is None:
+            # A frame with its own colour table after a first frame with none: Pillow keeps the
+            # indices and loses the colours (found by the fuzz).
+            raise CorruptImageError(f"frame {index + 1} has colour indices but no colour table")
         yield image if image.size == canvas else image.crop((0, 0, *canvas))
 
 
