@@ -7,7 +7,8 @@ it can:
     formats    sniff the format from the bytes; only its decoder may open them
     decode     open (header only), shrink-on-load, the EXIF orientation
     budget     what the decode will cost in pixels, checked before any pixel is decoded
-    render     decode once, then resize: every width's picture (animation.py: every frame's)
+    render     decode once, then resize: every width's picture (animation.py: every frame's;
+               gif.py: the canvas GIF frames grow; apng.py: an unreadable animation's still)
     resize     resizable mode, Lanczos to the largest width, orient, sRGB (colour.py), smaller
                widths each from the one just larger
     geometry   the sizes: each width's, each crop's cover width, WebP's side limit

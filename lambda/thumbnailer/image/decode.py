@@ -16,7 +16,7 @@ from thumbnailer.errors import (
     TooManyPixelsError,
     UnsupportedFormatError,
 )
-from thumbnailer.image import animation
+from thumbnailer.image import animation, apng, gif
 from thumbnailer.image.boundary import DECODE_ERRORS
 from thumbnailer.image.budget import DecodeCost, decode_cost, jpeg_coefficient_pixels
 from thumbnailer.image.formats import (
@@ -47,6 +47,7 @@ class Opened:
     kept_frames: int
     box: tuple[float, float, float, float] | None  # the source's area once shrunk on load
     cost: DecodeCost
+    note: str | None = None  # why the thumbnails differ from the file's own picture, if they do
 
 
 def open_within_budget(
@@ -64,6 +65,13 @@ def open_within_budget(
     # A GIF's frames are counted by walking its blocks: quick, but it reads the whole file.
     total_frames = animation.frame_count(image, image_format)
     kept_frames = min(total_frames, max_frames)
+    note = None
+    if image.get_format_mimetype() == "image/apng":
+        problem = apng.animation_problem(data, kept_frames)
+        if problem:
+            image, _ = open_image(apng.default_image(data))
+            total_frames = kept_frames = 1
+            note = f"the APNG's animation cannot be read ({problem}); its default image is shown"
 
     # JPEG orientation is known from the header; it decides which side shrink-on-load must keep.
     orientation = exif_orientation(image) if image_format == "JPEG" else 1
@@ -71,14 +79,19 @@ def open_within_budget(
     box = shrink_on_load(image, image_format, stored(max(targets.values()), orientation))
     scale = round(source_size[0] / box[2]) if box else 1
 
-    cost = _decode_cost(image, image_format, source_size, scale, kept_frames, targets)
+    # GIF frames that reach outside the canvas grow Pillow's canvas as they are decoded: the
+    # budget is for the canvas Pillow will hold, not the one a browser shows (gif.py).
+    grown = None
+    if image_format == "GIF" and kept_frames > 1:
+        grown = gif.grown_canvas(data, image.size, kept_frames)
+    cost = _decode_cost(image, image_format, source_size, scale, kept_frames, targets, grown)
     if cost.pixels > max_pixels:
         raise TooManyPixelsError(
             f"the {source_size[0]}x{source_size[1]} {image_format} would decode to "
             f"{cost.pixels / 1e6:.1f} megapixels ({cost.describe()}); the limit is "
             f"{max_pixels / 1e6:.1f} (MAX_INPUT_PIXELS); refused before decoding"
         )
-    return Opened(image, image_format, source_size, total_frames, kept_frames, box, cost)
+    return Opened(image, image_format, source_size, total_frames, kept_frames, box, cost, note)
 
 
 def open_image(data: bytes) -> tuple[Image.Image, str]:
@@ -143,6 +156,7 @@ def _decode_cost(
     scale: int,
     frames: int,
     targets: Mapping[int, tuple[int, int]],
+    grown: tuple[int, int] | None = None,
 ) -> DecodeCost:
     coefficients = 0
     if image_format == "JPEG" and image.info.get("progressive"):
@@ -151,10 +165,11 @@ def _decode_cost(
     return decode_cost(
         image_format,
         image.mode,
-        image.size,
+        grown or image.size,
         has_alpha="transparency" in image.info,
         scale=scale,
         coefficient_pixels=coefficients,
         frames=frames,
         frame_thumbnail_pixels=sum(w * h for w, h in targets.values()),
+        cropped_to=image.size if grown and grown != image.size else None,
     )

@@ -35,6 +35,7 @@ class Rendering:
     frames_dropped: bool
     cost: DecodeCost
     displayed_size: tuple[int, int] = (0, 0)  # source_size, oriented as shown
+    note: str | None = None  # for the log: why the thumbnails differ from the file's own picture
 
 
 @untrusted_bytes
@@ -67,7 +68,9 @@ def render(
         frames = {width: [thumb] for width, thumb in chain.items()}
         timing = None
     else:
-        frames, timing = animation_chains(image, targets, icc_profile, opened.kept_frames)
+        frames, timing = animation_chains(
+            image, targets, icc_profile, opened.kept_frames, opened.cost.decoded_size
+        )
     return Rendering(
         source_format=opened.image_format,
         source_size=opened.source_size,
@@ -76,4 +79,5 @@ def render(
         frames_dropped=opened.total_frames > opened.kept_frames,
         cost=opened.cost,
         displayed_size=displayed_size,
+        note=opened.note,
     )

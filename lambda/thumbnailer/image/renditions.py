@@ -45,6 +45,7 @@ class RenditionSet:
     frames_dropped: bool
     focus: tuple[float, float] | None = None  # 0..1 of the width and height
     placeholder: Placeholder | None = None
+    note: str | None = None  # for the log: why the thumbnails differ from the file's own picture
 
 
 def formats_for(formats: Sequence[str], *, animated: bool) -> tuple[str, ...]:
@@ -108,4 +109,5 @@ def make_renditions(
         frames_dropped=rendering.frames_dropped,
         focus=saliency.focus() if saliency and describe else None,
         placeholder=placeholder,
+        note=rendering.note,
     )

@@ -84,11 +84,12 @@ def animation_chains(
     targets: Mapping[int, tuple[int, int]],
     icc_profile: bytes | None,
     kept_frames: int,
+    budgeted: tuple[int, int] | None = None,
 ) -> tuple[dict[int, list[Image.Image]], Timing]:
     """`thumbnail_chain` of each kept frame, as each width's list of frames, and their timing."""
     frames: dict[int, list[Image.Image]] = {width: [] for width in targets}
     durations: list[int] = []
-    for frame in animation.frames(image, kept_frames):
+    for frame in animation.frames(image, kept_frames, budgeted):
         durations.append(int(frame.info.get("duration", 0)))
         # Opaque frames stay RGB: Lanczos premultiplies RGBA, a third more work.
         picture = frame.convert("RGBA" if frame.has_transparency_data else "RGB")

@@ -68,6 +68,8 @@ class Writer:
             crops=settings.crop_sizes,
             describe=settings.write_manifest,
         )
+        if made.note:
+            logger.warning(made.note)
         written = in_write_order(
             [(rendition_key(relative, r.name, r.format), r) for r in made.renditions],
             last=marker(settings, relative, made.renditions[0].format),
