@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from PIL import Image, ImageFilter, ImageOps
 
@@ -74,8 +75,9 @@ class SaliencyMap:
 
     def focus(self) -> tuple[float, float]:
         """The centre of the salient region, as fractions (0..1) of the width and height."""
-        return self.subject().centre
+        return self.subject.centre
 
+    @cached_property
     def subject(self) -> Subject:
         """The salient region: the pixels connected to the peak of the map blurred by a tenth of
         its side (the densest region, not one noisy pixel) that stand above the picture's
@@ -105,7 +107,9 @@ class SaliencyMap:
         # Weighted by the pixels' own saliency above the typical: the subject, not its blur.
         floor = sorted(self.scores)[len(self.scores) // 2]
         weight = {i: max(0.0, self.scores[i] - floor) for i in region}
-        total = sum(weight.values()) or 1.0
+        if not any(weight.values()):  # all alike: the region's middle
+            weight = dict.fromkeys(region, 1.0)
+        total = sum(weight.values())
         centre_x = sum((i % width + 0.5) * w for i, w in weight.items()) / total
         centre_y = sum((i // width + 0.5) * w for i, w in weight.items()) / total
         core = [i for i in region if rise[i] >= top * 0.75] or list(region)
@@ -190,7 +194,7 @@ def crop_box(
         scale = min(width / crop_width, height / crop_height)
         crop_width = max(1, min(width, round(crop_width * scale)))
         crop_height = max(1, min(height, round(crop_height * scale)))
-    subject = saliency.subject()
+    subject = saliency.subject
     left_edge, top_edge, right_edge, bottom_edge = subject.box
     left = top = 0
     if crop_width < width:
