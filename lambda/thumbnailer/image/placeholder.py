@@ -60,17 +60,22 @@ def placeholder_for(picture: Image.Image, size: tuple[int, int] | None = None) -
     small = picture.copy()
     small.thumbnail((PLACEHOLDER_SIDE, PLACEHOLDER_SIDE), Image.Resampling.BOX)
     rgba = small.convert("RGBA")
-    thumbhash = base64.b64encode(
-        bytes(rgba_to_thumb_hash_pure(rgba.width, rgba.height, list(rgba.tobytes())))
-    ).decode("ascii")
     on_page = Image.alpha_composite(Image.new("RGBA", rgba.size, (*_PAGE, 255)), rgba)
     return Placeholder(
         ALGORITHM,
         _blurhash(on_page.convert("RGB")),
         dominant_colour(on_page),
         data_url=data_url(picture, size or picture.size),
-        thumbhash=thumbhash,
+        thumbhash=thumbhash(rgba),
     )
+
+
+def thumbhash(picture: Image.Image) -> str:
+    """The picture's ThumbHash, base64 (with padding), from a PLACEHOLDER_SIDE downscale."""
+    small = picture.convert("RGBA")
+    small.thumbnail((PLACEHOLDER_SIDE, PLACEHOLDER_SIDE), Image.Resampling.BOX)
+    hashed = rgba_to_thumb_hash_pure(small.width, small.height, list(small.tobytes()))
+    return base64.b64encode(bytes(hashed)).decode("ascii")
 
 
 def data_url(picture: Image.Image, size: tuple[int, int]) -> str:
