@@ -1,5 +1,6 @@
-"""Where a picture's subject is: a saliency map on a small downscale, its focus point, and the
-placement of a cover crop. Pillow only, no AWS.
+"""Where a picture's subject is: a saliency map on a small downscale, the salient region (its
+centre is the manifest's focus point), and the placement of a cover crop: centred on that
+region as far as the frame allows. Pillow only, no AWS.
 
 A pixel is salient for its detail (luma edges), its saturation and how close it is to a skin
 tone, the cues smartcrop.js made popular. The map is computed at ANALYSIS_SIDE pixels, where it
@@ -24,7 +25,8 @@ SKIN_WEIGHT = 1.5
 _SKIN = (0.78, 0.57, 0.44)
 _SKIN_NORM = sum(c * c for c in _SKIN) ** 0.5
 _SKIN_UNIT = tuple(c / _SKIN_NORM for c in _SKIN)
-#: The salient region: the pixels around the blurred map's peak that stay above this share of it.
+#: The salient region: the pixels around the blurred map's peak that rise above the median by
+#: this share of the peak's rise.
 REGION_LEVEL = 0.5
 
 
