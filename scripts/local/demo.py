@@ -45,6 +45,7 @@ class Row:
     seconds: float
     dlq_reason: str
     outputs: list[str] = field(default_factory=list)  # the output keys, for the gallery
+    dlq_message: str = ""  # the record's explanation of `dlq_reason`
 
     @property
     def failed(self) -> bool:
@@ -175,14 +176,17 @@ def _row(
     made: dict[str, str],
     uploaded_at: float,
 ) -> Row:
+    message = ""
     if key in dead:
-        reason = dead[key]["reason"]
+        reason, message = dead[key]["reason"], dead[key].get("message", "")
     elif invocation.dead_lettered:  # the event itself (or its queue message) was dead-lettered
         reason = f"lambda-retries-exhausted: {invocation.error}"
     else:
         reason = ""
     seconds = invocation.finished_at - uploaded_at
-    return Row(name, key, source_size, [made[k] for k in outputs], seconds, reason, outputs)
+    return Row(
+        name, key, source_size, [made[k] for k in outputs], seconds, reason, outputs, message
+    )
 
 
 #: --renditions: every rendition setting on at once.
@@ -222,7 +226,7 @@ def summary_table(rows: list[Row], out_dir: Path) -> str:
     headers = ("source", "source size", "thumbnails (px, bytes)", "time", "DLQ reason")
     lines = [
         (row.source, row.source_size, " | ".join(row.thumbnails) or "-", f"{row.seconds:.2f}s",
-         row.dlq_reason or "-")
+         f"{row.dlq_reason}: {row.dlq_message}" if row.dlq_message else row.dlq_reason or "-")
         for row in rows
     ]  # fmt: skip
     widths = [
@@ -268,7 +272,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"the local pipeline failed: {exc}", file=sys.stderr)
         return 1
     write_gallery(
-        args.out, [Upload(row.source, row.source_size, row.outputs, row.dlq_reason) for row in rows]
+        args.out,
+        [
+            Upload(row.source, row.source_size, row.outputs, row.dlq_reason, row.dlq_message)
+            for row in rows
+        ],
     )
     table = summary_table(rows, args.out)
     (args.out / SUMMARY_FILE).write_text(table, encoding="utf-8")

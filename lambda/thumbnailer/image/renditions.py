@@ -100,7 +100,7 @@ def make_renditions(
     if describe:
         from thumbnailer.image.placeholder import placeholder_for
 
-        placeholder = placeholder_for(smallest)
+        placeholder = placeholder_for(smallest, rendering.displayed_size)
     return RenditionSet(
         source_format=rendering.source_format,
         size=rendering.displayed_size,
