@@ -71,6 +71,26 @@ def test_the_search_stops_within_its_budget_on_a_pathological_score():
     assert choice.quality in encodes and choice.encodes == len(encodes)
 
 
+def test_the_search_stops_within_its_budget_on_a_plateau_just_under_the_target():
+    # GIVEN a score a hair under the target at every quality but the top few: each step from a
+    # failing quality is the smallest there is, so an unbounded search would crawl up one by one
+    encodes = []
+
+    def encode_once(quality: int) -> bytes:
+        encodes.append(quality)
+        return bytes([quality])
+
+    # WHEN it searches for a target of 75
+    choice = search(
+        encode_once, lambda data: 75.0 if data[0] >= 94 else 74.99, target=75, start=60,
+        floor=FLOOR, ceiling=CEILING,
+    )  # fmt: skip
+
+    # THEN it spent exactly its budget, the last encode at the ceiling, which it keeps
+    assert len(encodes) == MAX_ENCODES
+    assert encodes[-1] == CEILING and choice.quality == CEILING
+
+
 def test_a_target_nothing_reaches_ends_at_the_ceiling():
     # GIVEN a score no quality reaches
     # WHEN the search runs

@@ -63,54 +63,62 @@ _WEIGHTS = np.array([
 
 
 def linear_rgb(picture: Image.Image) -> np.ndarray:
-    """Linear-light RGB, H x W x 3. Transparency is shown over mid grey, as the reference does."""
+    """Linear-light RGB, 3 x H x W (one contiguous plane a channel, for speed). Transparency is
+    shown over mid grey."""
     if picture.mode not in ("RGB", "RGBA"):
         picture = picture.convert("RGBA" if picture.has_transparency_data else "RGB")
-    pixels = np.asarray(picture)
-    rgb = _LINEAR[pixels[..., :3]]
+    pixels = np.moveaxis(np.asarray(picture), -1, 0)
+    rgb = _LINEAR[pixels[:3]]
     if picture.mode == "RGBA":
-        alpha = pixels[..., 3:].astype(np.float32) / 255
+        alpha = pixels[3].astype(np.float32) / 255
         rgb = rgb * alpha + _LINEAR[128] * (1 - alpha)
     return rgb
 
 
-def _xyb(linear: np.ndarray) -> np.ndarray:
-    """Positive XYB (the reference's MakePositiveXYB)."""
-    mixed = np.cbrt(np.maximum(linear @ _OPSIN.T + _BIAS, 0)) - _CBRT_BIAS
-    x = (mixed[..., 0] - mixed[..., 1]) * 0.5
-    y = (mixed[..., 0] + mixed[..., 1]) * 0.5
-    return np.stack([x * 14 + 0.42, y + 0.01, mixed[..., 2] - y + 0.55], axis=-1)
+def _xyb(linear: np.ndarray, channels: list[int]) -> np.ndarray:
+    """Positive XYB (the reference's MakePositiveXYB), only `channels` of it."""
+    _, height, width = linear.shape
+    mixed = _OPSIN @ linear.reshape(3, -1) + _BIAS
+    mixed = (np.cbrt(np.maximum(mixed, 0, out=mixed)) - _CBRT_BIAS).reshape(3, height, width)
+    y = (mixed[0] + mixed[1]) * 0.5
+    planes = {0: lambda: (mixed[0] - mixed[1]) * 7 + 0.42, 1: lambda: y + 0.01}
+    planes[2] = lambda: mixed[2] - y + 0.55
+    return np.stack([planes[channel]() for channel in channels])
 
 
 def _blur(planes: np.ndarray) -> np.ndarray:
     """Gaussian blur, sigma 1.5: mirrored at the sides, zeros above and below (as the
     reference's)."""
-    height, width = planes.shape[:2]
-    padded = np.pad(planes, ((0, 0), (_RADIUS, _RADIUS), (0, 0)), mode="symmetric")
-    across = padded[:, _RADIUS : _RADIUS + width] * _KERNEL[_RADIUS]
+    height, width = planes.shape[1:]
+    padded = np.pad(planes, ((0, 0), (0, 0), (_RADIUS, _RADIUS)), mode="symmetric")
+    across = padded[..., _RADIUS : _RADIUS + width] * _KERNEL[_RADIUS]
     for k in range(1, _RADIUS + 1):
-        pair = padded[:, _RADIUS - k : _RADIUS - k + width] + padded[:, _RADIUS + k :][:, :width]
+        pair = (
+            padded[..., _RADIUS - k : _RADIUS - k + width] + padded[..., _RADIUS + k :][..., :width]
+        )
         across += pair * _KERNEL[_RADIUS + k]
-    padded = np.pad(across, ((_RADIUS, _RADIUS), (0, 0), (0, 0)))
-    down = padded[_RADIUS : _RADIUS + height] * _KERNEL[_RADIUS]
+    padded = np.pad(across, ((0, 0), (_RADIUS, _RADIUS), (0, 0)))
+    down = padded[:, _RADIUS : _RADIUS + height] * _KERNEL[_RADIUS]
     for k in range(1, _RADIUS + 1):
-        pair = padded[_RADIUS - k : _RADIUS - k + height] + padded[_RADIUS + k :][:height]
+        pair = padded[:, _RADIUS - k : _RADIUS - k + height] + padded[:, _RADIUS + k :][:, :height]
         down += pair * _KERNEL[_RADIUS + k]
     return down
 
 
 def _halve(linear: np.ndarray) -> np.ndarray:
     """2x2 means, the last row or column of an odd side averaging the pixels it has."""
-    height, width = linear.shape[:2]
+    height, width = linear.shape[1:]
     if height % 2 or width % 2:
-        linear = np.pad(linear, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
-    return (linear[0::2, 0::2] + linear[1::2, 0::2] + linear[0::2, 1::2] + linear[1::2, 1::2]) / 4
+        linear = np.pad(linear, ((0, 0), (0, height % 2), (0, width % 2)), mode="edge")
+    halves = linear[:, 0::2, 0::2] + linear[:, 1::2, 0::2] + linear[:, 0::2, 1::2]
+    return (halves + linear[:, 1::2, 1::2]) * 0.25
 
 
 def _norms(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per channel: the mean, and the 4-norm."""
-    fourth = np.square(np.square(values, dtype=np.float64))
-    return values.mean(axis=(0, 1), dtype=np.float64), fourth.mean(axis=(0, 1)) ** 0.25
+    fourth = np.square(np.square(values))
+    means = values.mean(axis=(1, 2), dtype=np.float64)
+    return means, fourth.mean(axis=(1, 2), dtype=np.float64) ** 0.25
 
 
 def _needed(scale: int) -> list[int]:
@@ -140,8 +148,8 @@ class Reference:
         self._scales: list[tuple[np.ndarray, np.ndarray]] = []  # (XYB, blurred XYB and XYB²)
         linear = linear_rgb(picture)
         for scale in range(_SCALES_USED):
-            xyb = _xyb(linear)[..., _CHANNELS[scale]]
-            self._scales.append((xyb, _blur(np.concatenate([xyb, xyb * xyb], axis=-1))))
+            xyb = _xyb(linear, _CHANNELS[scale])
+            self._scales.append((xyb, _blur(np.concatenate([xyb, xyb * xyb]))))
             linear = _halve(linear)
 
     def score(self, picture: Image.Image) -> float:
@@ -151,15 +159,11 @@ class Reference:
         total = 0.0
         linear = linear_rgb(picture)
         for scale, (xyb1, blurred1) in enumerate(self._scales):
-            n = xyb1.shape[-1]
-            xyb2 = _xyb(linear)[..., _CHANNELS[scale]]
-            blurred2 = _blur(np.concatenate([xyb2, xyb2 * xyb2, xyb1 * xyb2], axis=-1))
-            mu1, sigma11 = blurred1[..., :n], blurred1[..., n:]
-            mu2, sigma22, sigma12 = (
-                blurred2[..., :n],
-                blurred2[..., n : 2 * n],
-                blurred2[..., 2 * n :],
-            )
+            n = len(xyb1)
+            xyb2 = _xyb(linear, _CHANNELS[scale])
+            blurred2 = _blur(np.concatenate([xyb2, xyb2 * xyb2, xyb1 * xyb2]))
+            mu1, sigma11 = blurred1[:n], blurred1[n:]
+            mu2, sigma22, sigma12 = blurred2[:n], blurred2[n : 2 * n], blurred2[2 * n :]
             mu11, mu22, mu12 = mu1 * mu1, mu2 * mu2, mu1 * mu2
             numerator = (1 - np.square(mu1 - mu2)) * (2 * (sigma12 - mu12) + _C2)
             ssim = np.maximum(1 - numerator / ((sigma11 - mu11) + (sigma22 - mu22) + _C2), 0)
