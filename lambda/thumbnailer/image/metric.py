@@ -77,9 +77,13 @@ def linear_rgb(picture: Image.Image) -> np.ndarray:
 
 def _xyb(linear: np.ndarray, channels: list[int]) -> np.ndarray:
     """Positive XYB (the reference's MakePositiveXYB), only `channels` of it."""
-    _, height, width = linear.shape
-    mixed = _OPSIN @ linear.reshape(3, -1) + _BIAS
-    mixed = (np.cbrt(np.maximum(mixed, 0, out=mixed)) - _CBRT_BIAS).reshape(3, height, width)
+    # Row by row, not a matrix product: BLAS would start threads for a 3x3 matrix, slower on
+    # Lambda's one or two vCPUs. B (row 2) is needed only for channel 2.
+    red, green, blue = linear
+    mixed = [
+        np.cbrt(np.maximum(row[0] * red + row[1] * green + row[2] * blue + _BIAS, 0)) - _CBRT_BIAS
+        for row in _OPSIN[: 3 if 2 in channels else 2]
+    ]
     y = (mixed[0] + mixed[1]) * 0.5
     planes = {0: lambda: (mixed[0] - mixed[1]) * 7 + 0.42, 1: lambda: y + 0.01}
     planes[2] = lambda: mixed[2] - y + 0.55

@@ -93,6 +93,7 @@ def make_renditions(
         pictures[f"{box[0]}x{box[1]}"] = [frame.crop(window) for frame in cover]
     qualities = {"webp": quality, "avif": avif_quality}
     choices: dict[tuple[str, str], Choice] = {}
+    references: dict = {}  # the metric's side of each picture, shared by the formats
     for fmt in formats_for(formats, animated=frame_count > 1):
         if auto_quality and frame_count == 1:
             from thumbnailer.image.quality import auto_encode
@@ -104,6 +105,7 @@ def make_renditions(
                 target=quality_target,
                 fixed_quality=qualities[fmt],
                 encode=lambda picture, q, fmt=fmt: encode([picture], fmt, quality=q),
+                references=references,
             )
             choices.update(((name, fmt), choice) for name, choice in chosen.items())
         else:
