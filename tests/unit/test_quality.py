@@ -5,7 +5,7 @@ import json
 import random
 from io import BytesIO
 
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from scripts.support.sample_images import encode, photo
 from thumbnailer.image.encoders import encode_webp
@@ -68,7 +68,8 @@ def test_the_search_stops_within_its_budget_on_a_pathological_score():
     # THEN it stopped within its budget, every quality tried in range, and chose one it tried
     assert len(encodes) <= MAX_ENCODES
     assert all(FLOOR <= quality <= CEILING for quality in encodes)
-    assert choice.quality in encodes and choice.encodes == len(encodes)
+    assert choice.quality in encodes
+    assert choice.encodes == len(encodes)
 
 
 def test_the_search_stops_within_its_budget_on_a_plateau_just_under_the_target():
@@ -88,7 +89,8 @@ def test_the_search_stops_within_its_budget_on_a_plateau_just_under_the_target()
 
     # THEN it spent exactly its budget, the last encode at the ceiling, which it keeps
     assert len(encodes) == MAX_ENCODES
-    assert encodes[-1] == CEILING and choice.quality == CEILING
+    assert encodes[-1] == CEILING
+    assert choice.quality == CEILING
 
 
 def test_a_target_nothing_reaches_ends_at_the_ceiling():
@@ -126,17 +128,22 @@ def test_auto_quality_renditions_carry_quality_and_score_and_small_ones_inherit(
     by_name = {r.name: r for r in made.renditions}
     document = json.loads(
         manifest_document(
-            source={}, renditions=[(r.name, r) for r in made.renditions], focus=(0.5, 0.5),
+            source={},
+            renditions=[(r.name, r) for r in made.renditions],
+            focus=(0.5, 0.5),
             placeholder=type("P", (), {"as_dict": lambda self: {}})(),
-        )  # fmt: skip
+        )
     )
 
     # THEN the 512w is scored at or above the target, the 128w takes its quality unscored
-    assert by_name["512w"].score >= 75 and FLOOR <= by_name["512w"].quality <= CEILING
-    assert by_name["128w"].score is None and by_name["128w"].quality == by_name["512w"].quality
+    assert by_name["512w"].score >= 75
+    assert FLOOR <= by_name["512w"].quality <= CEILING
+    assert by_name["128w"].score is None
+    assert by_name["128w"].quality == by_name["512w"].quality
     assert Image.open(BytesIO(by_name["512w"].data)).format == "WEBP"
     items = {item["key"]: item for item in document["renditions"]}
-    assert items["512w"]["quality"] == by_name["512w"].quality and "score" in items["512w"]
+    assert items["512w"]["quality"] == by_name["512w"].quality
+    assert "score" in items["512w"]
     assert "score" not in items["128w"]
 
 
