@@ -92,20 +92,30 @@ def _xyb(linear: np.ndarray, channels: list[int]) -> np.ndarray:
 
 def _blur(planes: np.ndarray) -> np.ndarray:
     """Gaussian blur, sigma 1.5: mirrored at the sides, zeros above and below (as the
-    reference's)."""
-    height, width = planes.shape[1:]
+    reference's). In place where it can be: allocations cost as much as the arithmetic."""
+    count, height, width = planes.shape
     padded = np.pad(planes, ((0, 0), (0, 0), (_RADIUS, _RADIUS)), mode="symmetric")
     across = padded[..., _RADIUS : _RADIUS + width] * _KERNEL[_RADIUS]
+    pair = np.empty_like(across)
     for k in range(1, _RADIUS + 1):
-        pair = (
-            padded[..., _RADIUS - k : _RADIUS - k + width] + padded[..., _RADIUS + k :][..., :width]
+        np.add(
+            padded[..., _RADIUS - k : _RADIUS - k + width],
+            padded[..., _RADIUS + k :][..., :width],
+            out=pair,
         )
-        across += pair * _KERNEL[_RADIUS + k]
-    padded = np.pad(across, ((0, 0), (_RADIUS, _RADIUS), (0, 0)))
+        pair *= _KERNEL[_RADIUS + k]
+        across += pair
+    padded = np.zeros((count, height + 2 * _RADIUS, width), np.float32)
+    padded[:, _RADIUS : _RADIUS + height] = across
     down = padded[:, _RADIUS : _RADIUS + height] * _KERNEL[_RADIUS]
     for k in range(1, _RADIUS + 1):
-        pair = padded[:, _RADIUS - k : _RADIUS - k + height] + padded[:, _RADIUS + k :][:, :height]
-        down += pair * _KERNEL[_RADIUS + k]
+        np.add(
+            padded[:, _RADIUS - k : _RADIUS - k + height],
+            padded[:, _RADIUS + k :][:, :height],
+            out=pair,
+        )
+        pair *= _KERNEL[_RADIUS + k]
+        down += pair
     return down
 
 
