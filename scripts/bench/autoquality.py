@@ -195,7 +195,8 @@ def report() -> tuple[str, dict]:
                 f"{saved:.0%} | {row['small_bytes']:,} ({row['small_fixed_bytes']:,}) |"
             )
         total = sum(r["bytes"] for r in rows) / sum(r["fixed_bytes"] for r in rows)
-        lines += [f"| all | | | | | | {1 - total:.0%} | |", ""]
+        small = sum(r["small_bytes"] for r in rows) / sum(r["small_fixed_bytes"] for r in rows)
+        lines += [f"| all | | | | | | {1 - total:.0%} | {1 - small:.0%} saved |", ""]
     lines.append(
         f"Proxy against reference: Spearman {calibration['spearman']:.4f} over "
         f"{calibration['pairs']} encodings; error mean {calibration['mean_error']:.2f}, "
