@@ -75,7 +75,7 @@ def recorded_settings(settings: Settings) -> dict[str, Any]:
 
 def signature_of(settings: Settings) -> str:
     """`settings_signature` of the function's settings (those of `recorded_settings` that
-    shape the renditions)."""
+    shape the renditions, and AUTO_QUALITY's target when it is on)."""
     return settings_signature(
         settings.thumb_widths,
         settings.webp_quality,
