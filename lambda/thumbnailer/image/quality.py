@@ -96,15 +96,18 @@ def _next_quality(
         slope = (passing.score - failing.score) / (high - low)  # type: ignore[operator]
         guess = low + math.ceil((target - failing.score) / slope)  # type: ignore[operator]
         return min(max(guess, low + 1), high - 1)
+    # Before a bracket, steps aim inside the tolerance (target + half of it), so that the next
+    # encode more often ends the search than overshoots.
+    aim = target + SCORE_TOLERANCE / 2
     if passing:
         if passing.quality <= floor:
             return None
-        step = math.floor((passing.score - target) / _ASSUMED_SLOPE)  # type: ignore[operator]
+        step = math.floor((passing.score - aim) / _ASSUMED_SLOPE)  # type: ignore[operator]
         return max(passing.quality - max(step, 1), floor)
     assert failing is not None
     if failing.quality >= ceiling:
         return None
-    step = math.ceil((target - failing.score) / _ASSUMED_SLOPE)  # type: ignore[operator]
+    step = math.ceil((aim - failing.score) / _ASSUMED_SLOPE)  # type: ignore[operator]
     return min(failing.quality + max(step, 1), ceiling)
 
 
