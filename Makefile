@@ -146,4 +146,8 @@ $(FUNCTION_VENV)/.installed: lambda/requirements.txt pyproject.toml
 
 .PHONY: bench
 bench: $(STAMP) $(FUNCTION_VENV)/.installed ## time the core, the handler, the built package's import, the cost (add your own: DIR=~/Pictures)
+	@# AUTO_QUALITY's real photos: Debian's libjxl-testdata (and scikit-image's, a dev package).
+	@if [ -d /usr/share/libjxl-testdata ]; then :; elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjxl-testdata >/dev/null; \
+	else echo "make bench: not root, so no libjxl-testdata: AUTO_QUALITY is measured on scikit-image's photos only"; fi
 	$(BIN)/python -m scripts.bench.bench $(DIR)

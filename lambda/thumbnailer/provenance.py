@@ -37,6 +37,7 @@ def settings_signature(
     avif_quality: int = 0,
     crops: Sequence[tuple[int, int]] = (),
     manifest: bool = False,
+    quality_target: int | None = None,
 ) -> str:
     """The settings that shape the renditions, as readable ASCII.
 
@@ -53,6 +54,8 @@ def settings_signature(
         signature += ";crops=" + ",".join(f"{w}x{h}" for w, h in sorted(set(crops)))
     if manifest:
         signature += ";manifest=v1"
+    if quality_target is not None:  # AUTO_QUALITY on
+        signature += f";quality_target={quality_target}"
     return f"{signature};rendition={RENDITION_VERSION}"
 
 
@@ -72,7 +75,7 @@ def recorded_settings(settings: Settings) -> dict[str, Any]:
 
 def signature_of(settings: Settings) -> str:
     """`settings_signature` of the function's settings (those of `recorded_settings` that
-    shape the renditions)."""
+    shape the renditions, and AUTO_QUALITY's target when it is on)."""
     return settings_signature(
         settings.thumb_widths,
         settings.webp_quality,
@@ -80,6 +83,7 @@ def signature_of(settings: Settings) -> str:
         avif_quality=settings.avif_quality,
         crops=settings.crop_sizes,
         manifest=settings.write_manifest,
+        quality_target=settings.quality_target if settings.auto_quality else None,
     )
 
 

@@ -13,6 +13,7 @@ from thumbnailer.image.budget import DEFAULT_MEMORY_MB, pixel_budget
 from thumbnailer.image.encoders import DEFAULT_AVIF_QUALITY, DEFAULT_WEBP_QUALITY
 from thumbnailer.image.encoders import FORMATS as OUTPUT_FORMATS
 from thumbnailer.image.geometry import WEBP_MAX_SIDE
+from thumbnailer.image.quality import DEFAULT_QUALITY_TARGET
 
 #: The public contract: the environment variables the function reads (the template sets exactly
 #: these, plus Powertools' own POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE).
@@ -30,6 +31,8 @@ ENV_VARS = (
     "AVIF_QUALITY",
     "CROP_SIZES",
     "WRITE_MANIFEST",
+    "AUTO_QUALITY",
+    "QUALITY_TARGET",
 )
 #: Read by boto3, not here. The template declares it empty (AWS's own endpoints) only so that
 #: `sam local invoke --env-vars events/env.json` can set it: SAM sets declared variables only.
@@ -76,6 +79,9 @@ class Settings:
     avif_quality: int = DEFAULT_AVIF_QUALITY
     crop_sizes: tuple[tuple[int, int], ...] = ()
     write_manifest: bool = False
+    # Each rendition at the lowest quality that reaches a SSIMULACRA2 score (image/quality.py).
+    auto_quality: bool = False
+    quality_target: int = DEFAULT_QUALITY_TARGET
     # A limit that protects the function's memory; not (yet) part of the env contract.
     max_input_bytes: int = 64 * 1024 * 1024
 
@@ -109,6 +115,10 @@ class Settings:
         )
         crops = _parse_crops(env.get("CROP_SIZES", ""), problems)
         write_manifest = _parse_flag("WRITE_MANIFEST", env.get("WRITE_MANIFEST", "false"), problems)
+        auto_quality = _parse_flag("AUTO_QUALITY", env.get("AUTO_QUALITY", "false"), problems)
+        target = _parse_quality(
+            "QUALITY_TARGET", env.get("QUALITY_TARGET", str(DEFAULT_QUALITY_TARGET)), problems
+        )
         input_prefix = env.get("INPUT_PREFIX", DEFAULT_INPUT_PREFIX)
         if not INPUT_PREFIX_PATTERN.fullmatch(input_prefix):
             problems.append(
@@ -157,6 +167,8 @@ class Settings:
             avif_quality=avif_quality,
             crop_sizes=crops,
             write_manifest=write_manifest,
+            auto_quality=auto_quality,
+            quality_target=target,
         )
 
 

@@ -337,7 +337,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         photos, named["GIF 100 frames"].path.read_bytes()
     )
     print(f"\n{renditions_table}\n")
+    from scripts.bench import autoquality
+
+    auto_quality_table, auto_quality = autoquality.report()
+    print(f"\n{auto_quality_table}\n")
     checks = check_targets(rows) + side_targets(rows, built_imports)
+    checks += autoquality.targets(auto_quality)
     checks.append(
         (
             renditions["comparison"]["chosen"] == int(DEFAULT_AVIF_QUALITY),
@@ -376,6 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "shrink_margins": margins,
                 "reducing_gaps": gaps,
                 "renditions": renditions,
+                "auto_quality": auto_quality,
             },
             indent=2,
         )

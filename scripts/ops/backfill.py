@@ -1,7 +1,8 @@
 """`make backfill`: make the thumbnails that are missing or out of date, for a whole prefix.
 
 For objects uploaded before the stack existed, or after ThumbnailSizes, WebPQuality or the
-renditions (OutputFormats, AvifQuality, CropSizes, WriteManifest) changed.
+renditions (OutputFormats, AvifQuality, CropSizes, WriteManifest, AutoQuality, QualityTarget)
+changed.
 It lists the input prefix in key order and hands every object to the function's own
 `ThumbnailService`, whose one-HeadObject check skips what is up to date: thumbnails exist for
 every current width and their metadata records the source's ETag and the settings (widths,

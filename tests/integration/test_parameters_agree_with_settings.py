@@ -131,6 +131,21 @@ CASES: dict[str, list[tuple[str, bool]]] = {
         ("yes", REFUSED),
         ("", REFUSED),
     ],
+    "AutoQuality": [
+        ("true", OK),
+        ("false", OK),
+        ("TRUE", REFUSED),
+        ("", REFUSED),
+    ],
+    "QualityTarget": [
+        ("0", OK),
+        ("75", OK),
+        ("100", OK),
+        ("101", REFUSED),
+        ("75.5", REFUSED),
+        ("075", REFUSED),
+        ("", REFUSED),
+    ],
     "ThumbnailCacheControl": [
         ("public, max-age=3600, stale-while-revalidate=82800", OK),
         ("public, max-age=31536000, immutable", OK),

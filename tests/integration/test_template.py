@@ -147,6 +147,8 @@ def test_function_gets_exactly_the_environment_the_settings_read(
         "AVIF_QUALITY": {"Ref": "AvifQuality"},
         "CROP_SIZES": {"Ref": "CropSizes"},
         "WRITE_MANIFEST": {"Ref": "WriteManifest"},
+        "AUTO_QUALITY": {"Ref": "AutoQuality"},
+        "QUALITY_TARGET": {"Ref": "QualityTarget"},
     }
 
 

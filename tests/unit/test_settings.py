@@ -65,6 +65,8 @@ def test_env_vars_list_is_what_from_env_reads():
         "AVIF_QUALITY": "50",
         "CROP_SIZES": "",
         "WRITE_MANIFEST": "false",
+        "AUTO_QUALITY": "true",
+        "QUALITY_TARGET": "70",
     }
 
     class Recording(dict):
@@ -195,6 +197,16 @@ def test_renditions_settings_are_parsed():
     assert settings.write_manifest is True
 
 
+def test_auto_quality_settings_are_parsed_and_off_by_default():
+    # GIVEN the defaults, and AUTO_QUALITY on with a target
+    # WHEN each is parsed
+    default = Settings.from_env(BASE)
+    chosen = Settings.from_env({**BASE, "AUTO_QUALITY": "true", "QUALITY_TARGET": "80"})
+    # THEN the default is off at 75, and the values given are kept
+    assert (default.auto_quality, default.quality_target) == (False, 75)
+    assert (chosen.auto_quality, chosen.quality_target) == (True, 80)
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -207,6 +219,9 @@ def test_renditions_settings_are_parsed():
         ("CROP_SIZES", "20000x10"),
         ("CROP_SIZES", "256x256,"),
         ("WRITE_MANIFEST", "yes"),
+        ("AUTO_QUALITY", "1"),
+        ("QUALITY_TARGET", "101"),
+        ("QUALITY_TARGET", "high"),
     ],
 )
 def test_bad_renditions_settings_are_named(name, value):

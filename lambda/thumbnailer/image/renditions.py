@@ -17,6 +17,7 @@ from thumbnailer.image.animation import DEFAULT_MAX_FRAMES
 from thumbnailer.image.boundary import untrusted_bytes
 from thumbnailer.image.encoders import DEFAULT_AVIF_QUALITY, encode
 from thumbnailer.image.geometry import cover_width
+from thumbnailer.image.quality import DEFAULT_QUALITY_TARGET, Choice
 from thumbnailer.image.render import render
 from thumbnailer.image.saliency import SaliencyMap, crop_box
 
@@ -32,6 +33,8 @@ class Rendition:
     format: str
     size: tuple[int, int]
     data: bytes
+    quality: int = 0
+    score: float | None = None  # SSIMULACRA2 against the picture before encoding, if measured
 
 
 @dataclass(frozen=True)
@@ -70,9 +73,13 @@ def make_renditions(
     avif_quality: int = DEFAULT_AVIF_QUALITY,
     crops: Sequence[tuple[int, int]] = (),
     describe: bool = False,
+    auto_quality: bool = False,
+    quality_target: float = DEFAULT_QUALITY_TARGET,
 ) -> RenditionSet:
     """Decode `data` once; encode each width and each crop in each format. With `describe`,
-    also find the focus point and the placeholder (for the manifest)."""
+    also find the focus point and the placeholder (for the manifest). With `auto_quality`, each
+    still is encoded at the lowest quality whose score reaches `quality_target` (quality.py);
+    `quality` and `avif_quality` are then where the search starts."""
     rendering = render(data, widths, max_pixels=max_pixels, max_frames=max_frames, crops=crops)
     frame_count = len(next(iter(rendering.frames.values())))
     smallest = rendering.frames[min(rendering.frames)][0]
@@ -86,15 +93,31 @@ def make_renditions(
         window = crop_box(cover[0].size, box, saliency)  # type: ignore[arg-type]
         pictures[f"{box[0]}x{box[1]}"] = [frame.crop(window) for frame in cover]
     qualities = {"webp": quality, "avif": avif_quality}
+    choices: dict[tuple[str, str], Choice] = {}
+    references: dict = {}  # the metric's side of each picture, shared by the formats
+    for fmt in formats_for(formats, animated=frame_count > 1):
+        if auto_quality and frame_count == 1:
+            from thumbnailer.image.quality import auto_encode
+
+            stills = {name: frames[0] for name, frames in pictures.items()}
+            chosen = auto_encode(
+                stills,
+                fmt,
+                target=quality_target,
+                fixed_quality=qualities[fmt],
+                encode=lambda picture, q, fmt=fmt: encode([picture], fmt, quality=q),
+                references=references,
+            )
+            choices.update(((name, fmt), choice) for name, choice in chosen.items())
+        else:
+            for name, frames in pictures.items():
+                data = encode(frames, fmt, quality=qualities[fmt], timing=rendering.timing)
+                choices[name, fmt] = Choice(qualities[fmt], data)
     renditions = tuple(
-        Rendition(
-            name,
-            fmt,
-            frames[0].size,
-            encode(frames, fmt, quality=qualities[fmt], timing=rendering.timing),
-        )
+        Rendition(name, fmt, pictures[name][0].size, choice.data, choice.quality, choice.score)
         for fmt in formats_for(formats, animated=frame_count > 1)
-        for name, frames in pictures.items()
+        for name in pictures
+        for choice in (choices[name, fmt],)
     )
     placeholder = None
     if describe:

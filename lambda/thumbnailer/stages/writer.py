@@ -67,6 +67,8 @@ class Writer:
             avif_quality=settings.avif_quality,
             crops=settings.crop_sizes,
             describe=settings.write_manifest,
+            auto_quality=settings.auto_quality,
+            quality_target=settings.quality_target,
         )
         if made.note:
             logger.warning(made.note)
