@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from thumbnailer.errors import CorruptImageError
 from thumbnailer.image.animation import DEFAULT_MAX_FRAMES, Timing
 from thumbnailer.image.boundary import untrusted_bytes
 from thumbnailer.image.budget import DecodeCost
@@ -55,7 +56,12 @@ def render(
         data, widths, max_pixels=max_pixels, max_frames=max_frames, crops=crops
     )
     image = opened.image
-    image.load()
+    try:
+        image.load()
+    except TypeError as exc:
+        # A header field of the wrong type reaching the decoder (the fuzz: a TIFF strip offset
+        # stored as a fraction): the file is malformed, not our code.
+        raise CorruptImageError(f"cannot decode the {opened.image_format} data: {exc}") from exc
     # PNG may store its EXIF after the pixels, so it is read now for every format but JPEG.
     # Animations are shown as stored (GIF has no EXIF; an animated WebP's is rare).
     orientation = exif_orientation(image) if opened.kept_frames == 1 else 1
