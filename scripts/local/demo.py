@@ -58,8 +58,9 @@ SUMMARY_FILE = "summary.txt"
 def collect_inputs(paths: list[Path]) -> dict[str, Path]:
     """Files and folders -> {name relative to what was given: file}. A file given by name is
     taken whatever it holds; a folder contributes the files under it that are images by their
-    name or, as the function recognises formats, by their first bytes (a format it accepts).
-    The others are listed on stderr as skipped."""
+    name or, as the function recognises formats, by their first bytes: a format it accepts, or
+    one it refuses as `unsupported_format` (PSD, ICO...), so that the table says so. The others
+    are listed on stderr as skipped."""
     inputs: dict[str, Path] = {}
     skipped: list[Path] = []
     for path in paths:
@@ -94,7 +95,8 @@ def _is_image(file: Path) -> bool:
         return True
     formats = function_module("thumbnailer.formats")
     with open(file, "rb") as data:
-        return formats.sniff_format(data.read(formats.HEAD_BYTES)) in formats.ACCEPTED_FORMATS
+        head = data.read(formats.HEAD_BYTES)
+    return formats.sniff_format(head) is not None or formats.recognise_unaccepted(head) is not None
 
 
 def _read(source: Source) -> bytes:
