@@ -112,8 +112,8 @@ def _serve(
 def _forget_function_modules() -> None:
     """Drop every module loaded from the function's code root from this process's cache."""
     for name, module in list(sys.modules.items()):
-        origin = getattr(module, "__file__", None) or ""
-        if Path(origin).is_relative_to(LAMBDA_DIR):
+        origin = getattr(module, "__file__", None)
+        if origin and Path(os.path.abspath(origin)).is_relative_to(LAMBDA_DIR):
             del sys.modules[name]
 
 
