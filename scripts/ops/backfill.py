@@ -218,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"backfill: {exc}; {CONFIGURATION_HINT}", file=sys.stderr)
         return 2
+    except (ClientError, BotoCoreError) as exc:  # no credentials or region, as for redrive
+        print(f"backfill: AWS error: {exc}", file=sys.stderr)
+        return 1
     bucket = args.bucket or deployment.input_bucket
     if not bucket:
         parser.error("--bucket is required without --stack-name")

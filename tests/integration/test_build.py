@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from cfnlint.decode import cfn_yaml
+
+from tests.integration.conftest import sam_cli
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO_ROOT / "iac" / "template.yaml"
@@ -52,9 +53,7 @@ def _is_lambda_bytecode(path: Path, tag: str = "cpython-313") -> bool:
 @pytest.fixture(scope="module")
 def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Runs the real `sam build` once for the module, outside the repo's .aws-sam."""
-    sam = shutil.which("sam", path=str(Path(sys.executable).parent)) or shutil.which("sam")
-    if sam is None:
-        pytest.skip("the SAM CLI is not installed")
+    sam = sam_cli()
     build_dir = tmp_path_factory.mktemp("sam-build") / "build"
     result = subprocess.run(
         [sam, "build", "--template-file", str(TEMPLATE_PATH), "--build-dir", str(build_dir)],

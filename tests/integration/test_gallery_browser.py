@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ from urllib.parse import unquote
 import pytest
 
 from scripts.local import demo
+from tests.integration.conftest import tool_missing
 
 #: The Makefile's BROWSERS, in its order: Debian's package (what `make browser` installs), then
 #: Google Chrome (GitHub's runners ship it), then Ubuntu's name.
@@ -43,10 +43,7 @@ CHROMIUM_FLAGS = (
 def chromium_or_skip() -> str:
     if Path(CHROMIUM).exists():
         return CHROMIUM
-    message = "chromium is not installed (`make browser` installs it as root)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    tool_missing("chromium is not installed (`make browser` installs it as root)")
 
 
 def browser_report(page: Path | str, profile: Path) -> dict:

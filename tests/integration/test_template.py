@@ -6,14 +6,13 @@ import graphlib
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.integration.conftest import sam_cli
 from tests.integration.template_variants import (
     FUNCTION,
     TEMPLATE_PATH,
@@ -66,11 +65,7 @@ def transformed(template: Template) -> Template:
 
 
 def _sam_executable() -> str:
-    # Next to the interpreter running the tests (.venv/bin), else on PATH.
-    sam = shutil.which("sam", path=str(Path(sys.executable).parent)) or shutil.which("sam")
-    if sam is None:
-        pytest.skip("the SAM CLI is not installed")
-    return sam
+    return sam_cli()
 
 
 @pytest.mark.slow
