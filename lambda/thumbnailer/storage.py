@@ -165,14 +165,14 @@ class DeadLetterQueue:
     """Sends the function's own failure records to the SQS dead-letter queue."""
 
     def __init__(self, queue_url: str, sqs_client: SQSClient | None = None) -> None:
-        self._url = queue_url
+        self.url = queue_url
         self._sqs = sqs_client or aws_client("sqs")
 
     def send(self, record: Mapping[str, Any], *, delay_seconds: int = 0) -> str:
         """Send one failure record; return its message id."""
         with _transient("SQS SendMessage to the dead-letter queue"):
             response = self._sqs.send_message(
-                QueueUrl=self._url,
+                QueueUrl=self.url,
                 MessageBody=message_body(record),
                 MessageAttributes={
                     "reason": {"DataType": "String", "StringValue": str(record["reason"])}
