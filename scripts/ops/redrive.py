@@ -279,7 +279,13 @@ class Redrive:
         except (TransientError, OSError) as exc:
             self._keep(letter, f"cannot re-queue: {exc}")
             return
-        self._mailbox.delete(letter.message)
+        try:
+            self._mailbox.delete(letter.message)
+        except (ClientError, BotoCoreError) as exc:
+            # Visible again at the end of the run, not in VISIBILITY_TIMEOUT_SECONDS: the next
+            # run finds it done, or merges it with its re-queued record.
+            self._keep(letter, f"cannot delete: {exc}")
+            return
         if not new:
             self.summary.duplicates += 1
 
