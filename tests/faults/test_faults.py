@@ -73,17 +73,25 @@ def test_a_failed_dlq_send_for_a_bad_object_still_leaves_exactly_one_record(twin
 
 
 @pytest.mark.parametrize("kind", ["slowdown", "timeout"])
-def test_a_delete_that_fails_partway_is_finished_by_lambdas_retry(twin, plan, kind):
-    # GIVEN a complete set, and the second DeleteObject of its delete failing
-    key, out = source(f"delete-{kind}")
+@pytest.mark.parametrize(
+    ("operation", "skip"),
+    [("HeadObject", 0), ("GetObject", 0), ("DeleteObject", 1)],
+    ids=["source-check", "manifest-read", "second-delete"],
+)
+def test_a_delete_that_fails_partway_is_finished_by_lambdas_retry(
+    twin, plan, operation, skip, kind
+):
+    # GIVEN a complete set, and one call of its delete failing (the source's HeadObject, the
+    # manifest's GetObject, or the second DeleteObject)
+    key, out = source(f"delete-{operation}-{kind}")
     twin.upload(key, STILL)
     wait_for_events(twin, key, 1)
-    plan.set(Fault("DeleteObject", kind, match="faults/delete-", skip=1))
+    plan.set(Fault(operation, kind, match=f"faults/delete-{operation}-{kind}/", skip=skip))
     # WHEN the source is deleted
     twin.s3.delete_object(Bucket=twin.stack.input_bucket, Key=key)
-    wait_for_events(twin, key, 2)
-    # THEN nothing of the set is left
-    assert plan.faults()[0].fired == 1
+    [_, event] = wait_for_events(twin, key, 2)
+    # THEN the fault fired, and the retry left nothing of the set
+    assert (plan.faults()[0].fired, event.attempts) == (1, 2)
     holds(twin, {}, out, key)
 
 
@@ -138,7 +146,9 @@ def test_an_event_that_fails_every_retry_is_finished_by_a_redrive(
     holds(twin, {key: False}, out, key)
 
 
-@pytest.mark.parametrize("operation", ["DeleteMessage", "SendMessage", "GetObject"])
+@pytest.mark.parametrize(
+    "operation", ["ReceiveMessage", "DeleteMessage", "SendMessage", "GetObject"]
+)
 def test_a_redrive_that_fails_keeps_the_message_and_the_next_one_finishes(
     twin, plan, monkeypatch, operation
 ):
@@ -168,15 +178,22 @@ def test_a_redrive_that_fails_keeps_the_message_and_the_next_one_finishes(
     holds(twin, {key: False}, out, key)
 
 
-def test_a_backfill_that_fails_is_finished_by_the_next_run(twin, plan, monkeypatch):
+@pytest.mark.parametrize(
+    ("operation", "kind"),
+    [("ListObjectsV2", "slowdown"), ("HeadObject", "timeout"), ("PutObject", "timeout")],
+)
+def test_a_backfill_that_fails_is_finished_by_the_next_run(
+    twin, plan, monkeypatch, operation, kind
+):
     # GIVEN an object whose set is gone (made before the stack, say) and a backfill whose
-    # writes time out
-    key, out = source("backfill")
+    # listing, checks or writes fail
+    key, out = source(f"backfill-{operation}")
     twin.upload(key, STILL)
     wait_for_events(twin, key, 1)
     for item in twin.s3.list_objects_v2(Bucket=twin.stack.output_bucket, Prefix=out)["Contents"]:
         twin.s3.delete_object(Bucket=twin.stack.output_bucket, Key=item["Key"])
-    plan.set(Fault("PutObject", "timeout", match="faults/backfill/", times=10**6))
+    match = "" if operation == "ListObjectsV2" else out
+    plan.set(Fault(operation, kind, match=match, times=10**6))
     bucket = ["--bucket", twin.stack.input_bucket, "--workers", "1"]
     with hooked_tools(twin, plan, monkeypatch):
         assert backfill.main(bucket) == 1  # WHEN it fails
@@ -189,10 +206,11 @@ def test_a_backfill_that_fails_is_finished_by_the_next_run(twin, plan, monkeypat
 # --- interleavings ---------------------------------------------------------------------------
 
 
-def test_a_delete_handled_while_the_create_is_between_read_and_write(twin, plan):
-    # GIVEN a create held at its first write
-    key, out = source("create-delete")
-    plan.set(Fault("PutObject", "hold", match="faults/create-delete/", times=1))
+@pytest.mark.parametrize("written", [0, 3], ids=["before-any-write", "after-3-writes"])
+def test_a_delete_handled_while_the_create_is_between_read_and_write(twin, plan, written):
+    # GIVEN a create held before its first write, or after its third
+    key, out = source(f"create-delete-{written}")
+    plan.set(Fault("PutObject", "hold", match=out, skip=written))
     twin.upload(key, STILL)
     wait_for_fired(plan)
     # WHEN the source is deleted and its delete handled, then the create goes on
