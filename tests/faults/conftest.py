@@ -12,7 +12,7 @@ from tests.faults.injector import FaultPlan
 
 #: Lambda's deadline in the twin: long enough for a set of small images on a busy machine, short
 #: enough that a kill at the deadline costs little.
-TIMEOUT_SECONDS = 6.0
+TIMEOUT_SECONDS = 8.0
 
 
 @pytest.fixture(scope="module")
