@@ -109,6 +109,32 @@ def test_a_response_lost_after_a_successful_write_is_finished_by_lambdas_retry(t
     holds(twin, {key: False}, out, key)
 
 
+def test_a_lost_response_of_the_dlq_send_still_leaves_exactly_one_record(twin, plan):
+    # GIVEN the DLQ's SendMessage succeeds but its response is lost
+    key, out = source("lost-dlq-send")
+    plan.set(Fault("SendMessage", "lost_response"))
+    # WHEN a corrupt image is uploaded
+    twin.upload(key, CORRUPT)
+    [event] = wait_for_events(twin, key, 1)
+    # THEN after the retry there is exactly one record
+    assert (plan.faults()[0].fired, event.attempts) == (1, 2)
+    holds(twin, {key: False}, out, key)
+
+
+def test_a_lost_response_of_a_delete_is_finished_by_lambdas_retry(twin, plan):
+    # GIVEN a complete set, and a DeleteObject of its delete whose response is lost
+    key, out = source("lost-delete")
+    twin.upload(key, STILL)
+    wait_for_events(twin, key, 1)
+    plan.set(Fault("DeleteObject", "lost_response", match=out, skip=1))
+    # WHEN the source is deleted
+    twin.s3.delete_object(Bucket=twin.stack.input_bucket, Key=key)
+    [_, event] = wait_for_events(twin, key, 2)
+    # THEN the retry left nothing of the set
+    assert (plan.faults()[0].fired, event.attempts) == (1, 2)
+    holds(twin, {}, out, key)
+
+
 def test_a_kill_at_the_deadline_is_finished_by_lambdas_retry(twin, plan):
     # GIVEN the third PutObject never returns: Lambda kills the environment at its deadline
     key, out = source("kill")
