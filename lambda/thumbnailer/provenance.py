@@ -79,7 +79,6 @@ def recorded_settings(settings: Settings) -> dict[str, Any]:
         "avif_quality": settings.avif_quality,
         "crop_sizes": [f"{w}x{h}" for w, h in settings.crop_sizes],
         "write_manifest": settings.write_manifest,
-        "max_animation_frames": settings.max_animation_frames,
     }
 
 
