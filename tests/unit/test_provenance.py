@@ -74,3 +74,13 @@ def test_the_default_signature_is_unchanged_and_each_rendition_setting_changes_i
         settings_signature((128, 512), 85, manifest=True),
     ]
     assert len({default, *variants}) == 5
+
+
+def test_the_animation_frame_cap_is_part_of_the_recorded_settings():
+    # GIVEN the default frame cap and a raised one
+    default = settings_signature((128, 512), 85)
+    raised = settings_signature((128, 512), 85, max_frames=600)
+    # THEN raising it changes the signature (a backfill remakes the animations), while the
+    # default keeps the signature outputs made before it was recorded carry
+    assert raised != default and raised.endswith(";max_frames=600;rendition=1")
+    assert default == "widths=128,512;quality=85;rendition=1"
