@@ -75,18 +75,19 @@ def test_a_failed_dlq_send_for_a_bad_object_still_leaves_exactly_one_record(twin
 @pytest.mark.parametrize("kind", ["slowdown", "timeout"])
 @pytest.mark.parametrize(
     ("operation", "skip"),
-    [("HeadObject", 0), ("GetObject", 0), ("DeleteObject", 1)],
-    ids=["source-check", "manifest-read", "second-delete"],
+    [("HeadObject", 0), ("ListObjectsV2", 0), ("DeleteObject", 1)],
+    ids=["source-check", "listing", "second-delete"],
 )
 def test_a_delete_that_fails_partway_is_finished_by_lambdas_retry(
     twin, plan, operation, skip, kind
 ):
     # GIVEN a complete set, and one call of its delete failing (the source's HeadObject, the
-    # manifest's GetObject, or the second DeleteObject)
+    # listing of the name's outputs, or the second DeleteObject)
     key, out = source(f"delete-{operation}-{kind}")
     twin.upload(key, STILL)
     wait_for_events(twin, key, 1)
-    plan.set(Fault(operation, kind, match=f"faults/delete-{operation}-{kind}/", skip=skip))
+    # (no "/" in the match: a listing carries the prefix URL-encoded in its query)
+    plan.set(Fault(operation, kind, match=f"delete-{operation}-{kind}", skip=skip))
     # WHEN the source is deleted
     twin.s3.delete_object(Bucket=twin.stack.input_bucket, Key=key)
     [_, event] = wait_for_events(twin, key, 2)
