@@ -19,7 +19,7 @@ from thumbnailer.settings import Settings
 from thumbnailer.stages import dead_letters
 from thumbnailer.stages.announcements import Announcer
 from thumbnailer.stages.currency import already_done, current_source
-from thumbnailer.stages.deletes import delete_outputs, delete_set
+from thumbnailer.stages.deletes import delete_outputs, delete_set, delete_stale
 from thumbnailer.stages.plan import checked_keys, markers
 from thumbnailer.stages.writer import Writer, missing
 from thumbnailer.storage import DeadLetterQueue, NotificationTopic, ObjectStore
@@ -129,6 +129,7 @@ class ThumbnailService:
                 delete_outputs(settings, self._store, current, relative)
                 return missing(source)
             if normalise_etag(info.etag) == normalise_etag(current.etag):
+                delete_stale(settings, self._store, current, relative, set(outcome.thumbnails))
                 return outcome
             logger.info("the object was replaced while its set was written; remade")
             current = replace(current, etag=info.etag, version_id=info.version_id, sequencer="")
