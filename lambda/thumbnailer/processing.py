@@ -12,7 +12,7 @@ from typing import Any
 
 from thumbnailer.errors import BadObjectError, TransientError
 from thumbnailer.keys import relative_key
-from thumbnailer.models import BACKFILL_EVENT, Outcome, SourceObject, Status
+from thumbnailer.models import BACKFILL_EVENT, REMAKE_EVENT, Outcome, SourceObject, Status
 from thumbnailer.observability import logger, tracer
 from thumbnailer.provenance import normalise_etag, settings_hash, signature_of
 from thumbnailer.settings import Settings
@@ -111,7 +111,9 @@ class ThumbnailService:
         current = current_source(self._store, source, max_bytes=settings.max_input_bytes)
         if current is None:
             return missing(source)
-        for marker in markers(settings, relative, keys):
+        for marker in (
+            markers(settings, relative, keys) if source.event_name != REMAKE_EVENT else ()
+        ):
             reason = already_done(
                 self._store, settings.output_bucket, marker, current, self._settings_hash
             )

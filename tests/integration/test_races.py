@@ -11,7 +11,7 @@ from scripts.support.sample_images import animation, encode, photo
 from tests.integration.test_duplicates_and_deletes import removed
 from tests.integration.test_handler_renditions import service_for, source_of
 from thumbnailer.errors import TransientError
-from thumbnailer.models import Status
+from thumbnailer.models import REMAKE_EVENT, Status
 from thumbnailer.storage import ObjectStore
 
 KEY = "uploads/shop/bag.jpg"
@@ -168,3 +168,16 @@ def test_a_still_replaced_by_an_animation_leaves_no_still_rendition(stack):
     # THEN no AVIF of the still remains: every output is listed in the manifest, or is it
     listed = {item["key"] for item in manifest(stack)["renditions"]}
     assert set(stack.output_keys()) == listed | {"shop/bag.json"}
+
+
+def test_a_remake_event_makes_an_up_to_date_set_again(stack, reads):
+    # GIVEN a set that is up to date
+    service = service_for(stack)
+    record = stack.upload(KEY, V1)
+    service.process(source_of(record))
+    # WHEN the same object comes as ObjectCreated:Remake (docs/operations.md, "Forcing a remake")
+    record["eventName"] = REMAKE_EVENT
+    outcome = service.process(source_of(record))
+    # THEN it is read and written again instead of being skipped as up to date
+    assert outcome.status is Status.WRITTEN
+    assert reads == [KEY, KEY]
