@@ -181,3 +181,14 @@ def test_a_remake_event_makes_an_up_to_date_set_again(stack, reads):
     # THEN it is read and written again instead of being skipped as up to date
     assert outcome.status is Status.WRITTEN
     assert reads == [KEY, KEY]
+
+
+def test_an_animation_replaced_by_a_still_under_avif_only_leaves_no_moving_webp(stack):
+    # GIVEN AVIF only, and an animation processed (animations get WebP whatever is configured)
+    service = service_for(stack, output_formats=("avif",), write_manifest=True)
+    frames = [photo(300, 200, seed=seed) for seed in range(3)]
+    service.process(source_of(stack.upload(KEY, animation(frames, "GIF", durations=[80] * 3))))
+    # WHEN the key is overwritten with a still (which gets AVIF only)
+    service.process(source_of(stack.upload(KEY, V1)))
+    # THEN only the still's AVIF set and its manifest remain
+    assert stack.output_keys() == ["shop/bag.json", "shop/bag_128w.avif", "shop/bag_512w.avif"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from thumbnailer.image.encoders import FORMATS
+from thumbnailer.image.renditions import formats_for
 from thumbnailer.keys import is_output_of, manifest_key, name_prefix, planned_keys
 from thumbnailer.models import Outcome, SourceObject, Status
 from thumbnailer.observability import logger, metrics
@@ -60,11 +60,17 @@ def delete_stale(
 ) -> list[str]:
     """After `source`'s set was written: delete the configured renditions it did not write
     but an earlier upload of the same key did (a still's AVIF files once an animation, which
-    gets WebP only, replaced it), so that no format shows the old image. Widths and crops no
-    longer configured are left alone, as a front-end may still name them."""
-    bucket = settings.output_bucket
+    gets WebP only, replaced it), so that no format shows the old image. Widths, crops and
+    formats neither stills nor animations get are left alone, as a front-end may still name
+    them; with nothing a set could lack (no AVIF configured), nothing is even listed."""
+    bucket, formats = settings.output_bucket, settings.output_formats
     configured = planned_keys(
-        relative, widths=settings.thumb_widths, formats=FORMATS, crops=settings.crop_sizes
+        relative,
+        widths=settings.thumb_widths,
+        formats=[
+            *dict.fromkeys(f for a in (False, True) for f in formats_for(formats, animated=a))
+        ],
+        crops=settings.crop_sizes,
     )
     candidates = set(configured) - written
     if not candidates:
