@@ -147,7 +147,12 @@ class ThumbnailService:
         current = replace(
             source, event_name=BACKFILL_EVENT, etag="", size=None, version_id=None, sequencer=""
         )
-        outcome = self._make(current, relative)
+        try:
+            outcome = self._make(current, relative)
+        except BadObjectError:
+            # The current object makes no set (its own event reported it to the DLQ): nothing
+            # of the deleted version may stay public.
+            return delete_set(self._settings, self._store, source, relative)
         if outcome.status is Status.IGNORED:
             logger.info("the key still has a current object; its thumbnails are up to date")
             return Outcome(source, Status.IGNORED, reason="source_exists")

@@ -192,3 +192,22 @@ def test_an_animation_replaced_by_a_still_under_avif_only_leaves_no_moving_webp(
     service.process(source_of(stack.upload(KEY, V1)))
     # THEN only the still's AVIF set and its manifest remain
     assert stack.output_keys() == ["shop/bag.json", "shop/bag_128w.avif", "shop/bag_512w.avif"]
+
+
+def test_erasing_the_current_version_over_a_bad_older_one_deletes_the_set(stack):
+    # GIVEN a versioned key whose v1 is not an image (reported once) and whose v2 made a set
+    stack.s3.put_bucket_versioning(
+        Bucket=stack.input_bucket, VersioningConfiguration={"Status": "Enabled"}
+    )
+    service = service_for(stack)
+    service.process(source_of(stack.upload(KEY, b"not an image")))
+    second = stack.upload(KEY, V2)
+    service.process(source_of(second))
+    v2_version = stack.s3.head_object(Bucket=stack.input_bucket, Key=KEY)["VersionId"]
+    # WHEN v2 is erased by its version id and its event arrives
+    stack.s3.delete_object(Bucket=stack.input_bucket, Key=KEY, VersionId=v2_version)
+    outcome = service.process(source_of(removed(second, "0066A1B2C3D4E5F7FF")))
+    # THEN v2's set is deleted, and the bad v1 gets no second DLQ record
+    assert outcome.status is Status.DELETED
+    assert stack.output_keys() == []
+    assert len(stack.dead_letters()) == 1
