@@ -12,14 +12,14 @@ from typing import Any
 
 from thumbnailer.errors import BadObjectError, TransientError
 from thumbnailer.keys import relative_key
-from thumbnailer.models import BACKFILL_EVENT, Outcome, SourceObject, Status
+from thumbnailer.models import BACKFILL_EVENT, REMAKE_EVENT, Outcome, SourceObject, Status
 from thumbnailer.observability import logger, tracer
 from thumbnailer.provenance import normalise_etag, settings_hash, signature_of
 from thumbnailer.settings import Settings
 from thumbnailer.stages import dead_letters
 from thumbnailer.stages.announcements import Announcer
 from thumbnailer.stages.currency import already_done, current_source
-from thumbnailer.stages.deletes import delete_outputs, delete_set
+from thumbnailer.stages.deletes import delete_outputs, delete_set, delete_stale
 from thumbnailer.stages.plan import checked_keys, markers
 from thumbnailer.stages.writer import Writer, missing
 from thumbnailer.storage import DeadLetterQueue, NotificationTopic, ObjectStore
@@ -111,7 +111,9 @@ class ThumbnailService:
         current = current_source(self._store, source, max_bytes=settings.max_input_bytes)
         if current is None:
             return missing(source)
-        for marker in markers(settings, relative, keys):
+        for marker in (
+            markers(settings, relative, keys) if source.event_name != REMAKE_EVENT else ()
+        ):
             reason = already_done(
                 self._store, settings.output_bucket, marker, current, self._settings_hash
             )
@@ -129,6 +131,7 @@ class ThumbnailService:
                 delete_outputs(settings, self._store, current, relative)
                 return missing(source)
             if normalise_etag(info.etag) == normalise_etag(current.etag):
+                delete_stale(settings, self._store, current, relative, set(outcome.thumbnails))
                 return outcome
             logger.info("the object was replaced while its set was written; remade")
             current = replace(current, etag=info.etag, version_id=info.version_id, sequencer="")
@@ -144,7 +147,12 @@ class ThumbnailService:
         current = replace(
             source, event_name=BACKFILL_EVENT, etag="", size=None, version_id=None, sequencer=""
         )
-        outcome = self._make(current, relative)
+        try:
+            outcome = self._make(current, relative)
+        except BadObjectError:
+            # The current object makes no set (its own event reported it to the DLQ): nothing
+            # of the deleted version may stay public.
+            return delete_set(self._settings, self._store, source, relative)
         if outcome.status is Status.IGNORED:
             logger.info("the key still has a current object; its thumbnails are up to date")
             return Outcome(source, Status.IGNORED, reason="source_exists")

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from thumbnailer.keys import is_output_of, manifest_key, name_prefix
+from thumbnailer.image.renditions import formats_for
+from thumbnailer.keys import is_output_of, manifest_key, name_prefix, planned_keys
 from thumbnailer.models import Outcome, SourceObject, Status
 from thumbnailer.observability import logger, metrics
-from thumbnailer.provenance import Provenance
+from thumbnailer.provenance import Provenance, key_digest
 from thumbnailer.settings import Settings
 from thumbnailer.stages.currency import may_delete
 from thumbnailer.storage import ObjectStore
@@ -52,3 +53,36 @@ def delete_outputs(
     if deleted:
         metrics.add_metric(name="ThumbnailsDeleted", unit=MetricUnit.Count, value=len(deleted))
     return deleted
+
+
+def delete_stale(
+    settings: Settings, store: ObjectStore, source: SourceObject, relative: str, written: set[str]
+) -> list[str]:
+    """After `source`'s set was written: delete the configured renditions it did not write
+    but an earlier upload of the same key did (a still's AVIF files once an animation, which
+    gets WebP only, replaced it), so that no format shows the old image. Widths, crops and
+    formats neither stills nor animations get are left alone, as a front-end may still name
+    them; with nothing a set could lack (no AVIF configured), nothing is even listed."""
+    bucket, formats = settings.output_bucket, settings.output_formats
+    configured = planned_keys(
+        relative,
+        widths=settings.thumb_widths,
+        formats=[
+            *dict.fromkeys(f for a in (False, True) for f in formats_for(formats, animated=a))
+        ],
+        crops=settings.crop_sizes,
+    )
+    candidates = set(configured) - written
+    if not candidates:
+        return []
+    stale: list[str] = []
+    for key in sorted(candidates & set(store.list_keys(bucket, name_prefix(relative)))):
+        info = store.head(bucket, key)
+        made_from = Provenance.from_metadata(info.metadata) if info else None
+        if made_from and made_from.key_digest == key_digest(source.key):
+            store.delete(bucket, key)
+            stale.append(key)
+    if stale:
+        logger.info("renditions the new set does not have deleted", thumbnails=stale)
+        metrics.add_metric(name="ThumbnailsDeleted", unit=MetricUnit.Count, value=len(stale))
+    return stale
