@@ -134,7 +134,9 @@ class ThumbnailService:
                 delete_stale(settings, self._store, current, relative, set(outcome.thumbnails))
                 return outcome
             logger.info("the object was replaced while its set was written; remade")
-            current = replace(current, etag=info.etag, version_id=info.version_id, sequencer="")
+            current = replace(
+                current, etag=info.etag, size=info.size, version_id=info.version_id, sequencer=""
+            )
             outcome = self._writer.write(current, relative)
         raise TransientError("the object kept changing while its set was written")
 

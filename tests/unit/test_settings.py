@@ -218,7 +218,7 @@ def test_widths_too_many_for_s3_metadata_are_refused_at_start_up():
     # GIVEN 400 four-digit widths: the settings every output records would pass S3's 2 KB
     widths = ",".join(str(width) for width in range(1000, 1400))
     # WHEN parsed / THEN start-up fails, naming the variables and S3's limit (not every upload)
-    with pytest.raises(SettingsError, match="THUMB_SIZES.*2048"):
+    with pytest.raises(SettingsError, match=r"THUMB_SIZES.*2048"):
         Settings.from_env({**BASE, "THUMB_SIZES": widths})
     # AND a long but fitting list is still accepted
     assert len(Settings.from_env({**BASE, "THUMB_SIZES": "1000,1001,1002"}).thumb_widths) == 3
@@ -228,5 +228,5 @@ def test_widths_too_many_for_s3_metadata_are_refused_at_start_up():
 def test_a_pixel_budget_too_small_for_a_photo_is_refused_at_start_up(raw):
     # GIVEN MAX_INPUT_PIXELS below a phone photo / WHEN parsed
     # THEN start-up fails with the minimum in the message (not every upload to the DLQ)
-    with pytest.raises(SettingsError, match="MAX_INPUT_PIXELS must be 0 .* at least 4000000"):
+    with pytest.raises(SettingsError, match=r"MAX_INPUT_PIXELS must be 0 .* at least 4000000"):
         Settings.from_env({**BASE, "MAX_INPUT_PIXELS": raw})
