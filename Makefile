@@ -87,6 +87,11 @@ fmt: $(STAMP) ## format the code (ruff --fix, black)
 fuzz: $(STAMP) ## fuzz the image core for FUZZ_SECONDS (default 300); findings are kept as regression tests
 	PYTHONPATH=lambda:. $(BIN)/python -m tests.fuzz.run $(if $(FUZZ_SECONDS),--seconds $(FUZZ_SECONDS))
 
+# The fault suite runs in `make test` too (it is part of pytest's run); this runs it alone.
+.PHONY: faults
+faults: $(STAMP) ## faults and races at the S3/SQS boundary of the local twin (tests/faults; part of make test)
+	$(BIN)/pytest -q -p no:cacheprovider tests/faults
+
 .PHONY: clean
 clean: ## remove build output, thumbnails and caches (keeps .venv)
 	rm -rf .aws-sam out .pytest_cache .ruff_cache .hypothesis

@@ -7,21 +7,26 @@ goes through it, so they all share the same checks, outputs and failure semantic
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from thumbnailer.errors import BadObjectError
+from thumbnailer.errors import BadObjectError, TransientError
 from thumbnailer.keys import relative_key
-from thumbnailer.models import Outcome, SourceObject, Status
+from thumbnailer.models import BACKFILL_EVENT, REMAKE_EVENT, Outcome, SourceObject, Status
 from thumbnailer.observability import logger, tracer
-from thumbnailer.provenance import settings_hash, signature_of
+from thumbnailer.provenance import normalise_etag, settings_hash, signature_of
 from thumbnailer.settings import Settings
 from thumbnailer.stages import dead_letters
 from thumbnailer.stages.announcements import Announcer
 from thumbnailer.stages.currency import already_done, current_source
-from thumbnailer.stages.deletes import delete_set
+from thumbnailer.stages.deletes import delete_outputs, delete_set, delete_stale
 from thumbnailer.stages.plan import checked_keys, markers
 from thumbnailer.stages.writer import Writer, missing
 from thumbnailer.storage import DeadLetterQueue, NotificationTopic, ObjectStore
+
+#: Times a set is remade from the current object when it changed while being written; past
+#: that, the event is retried.
+MAX_REMAKES = 3
 
 
 class ThumbnailService:
@@ -82,11 +87,11 @@ class ThumbnailService:
                 "key is outside the input prefix; skipped", input_prefix=self._settings.input_prefix
             )
             return Outcome(source, Status.SKIPPED, reason="outside_input_prefix")
-        if removed:
-            outcome = delete_set(self._settings, self._store, source, relative)
-            self._announcer.announce(outcome)
-            return outcome
         try:
+            if removed:
+                outcome = self._follow_delete(source, relative)
+                self._announcer.announce(outcome)
+                return outcome
             outcome = self._make(source, relative)
         except BadObjectError as exc:
             outcome = Outcome(source, Status.REJECTED, reason=exc.reason, message=str(exc))
@@ -106,13 +111,54 @@ class ThumbnailService:
         current = current_source(self._store, source, max_bytes=settings.max_input_bytes)
         if current is None:
             return missing(source)
-        for marker in markers(settings, relative, keys):
+        for marker in (
+            markers(settings, relative, keys) if source.event_name != REMAKE_EVENT else ()
+        ):
             reason = already_done(
                 self._store, settings.output_bucket, marker, current, self._settings_hash
             )
             if reason:
                 return Outcome(current, Status.IGNORED, reason=reason)
-        return self._writer.write(current, relative)
+        outcome = self._writer.write(current, relative)
+        # The source may have changed while the set was written: deleted (a delete handled
+        # meanwhile found the set unwritten) or replaced (the newer set's writes may have landed
+        # first, under ours). Whatever is current now is what the set must show.
+        for _attempt in range(MAX_REMAKES):
+            if outcome.status is not Status.WRITTEN:
+                return outcome
+            info = self._store.head(source.bucket, source.key)
+            if info is None:
+                delete_outputs(settings, self._store, current, relative)
+                return missing(source)
+            if normalise_etag(info.etag) == normalise_etag(current.etag):
+                delete_stale(settings, self._store, current, relative, set(outcome.thumbnails))
+                return outcome
+            logger.info("the object was replaced while its set was written; remade")
+            current = replace(
+                current, etag=info.etag, size=info.size, version_id=info.version_id, sequencer=""
+            )
+            outcome = self._writer.write(current, relative)
+        raise TransientError("the object kept changing while its set was written")
+
+    def _follow_delete(self, source: SourceObject, relative: str) -> Outcome:
+        """ObjectRemoved: with no object left, delete the set; with one (an older version
+        deleted, or the current one, making an older current again, or a re-upload), make the
+        set show the current object."""
+        if self._store.head(source.bucket, source.key) is None:
+            return delete_set(self._settings, self._store, source, relative)
+        current = replace(
+            source, event_name=BACKFILL_EVENT, etag="", size=None, version_id=None, sequencer=""
+        )
+        try:
+            outcome = self._make(current, relative)
+        except BadObjectError:
+            # The current object makes no set (its own event reported it to the DLQ): nothing
+            # of the deleted version may stay public.
+            return delete_set(self._settings, self._store, source, relative)
+        if outcome.status is Status.IGNORED:
+            logger.info("the key still has a current object; its thumbnails are up to date")
+            return Outcome(source, Status.IGNORED, reason="source_exists")
+        return outcome
 
     def failure_record(
         self, source: SourceObject, *, reason: str, message: str, retryable: bool

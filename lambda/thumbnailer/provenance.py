@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from thumbnailer.image.animation import DEFAULT_MAX_FRAMES
+
 if TYPE_CHECKING:
     from thumbnailer.settings import Settings
 
@@ -27,6 +29,11 @@ _VERSION_ID = "source-version-id"
 _SEQUENCER = "source-sequencer"
 _SETTINGS = "thumbnail-settings"
 _SETTINGS_HASH = "settings-hash"
+#: S3's cap on an object's user metadata: names and values, in bytes of UTF-8.
+MAX_METADATA_BYTES = 2048
+# The longest source fields an output records: a multipart ETag ("<32 hex>-10000"), a version
+# id (S3's are 32 characters; 64 leaves room), a sequencer (S3's are 16 to 20 hex digits).
+_LONGEST_SOURCE = {_ETAG: 38, _VERSION_ID: 64, _SEQUENCER: 32}
 
 
 def settings_signature(
@@ -38,6 +45,7 @@ def settings_signature(
     crops: Sequence[tuple[int, int]] = (),
     manifest: bool = False,
     quality_target: int | None = None,
+    max_frames: int = DEFAULT_MAX_FRAMES,
 ) -> str:
     """The settings that shape the renditions, as readable ASCII.
 
@@ -56,6 +64,10 @@ def settings_signature(
         signature += ";manifest=v1"
     if quality_target is not None:  # AUTO_QUALITY on
         signature += f";quality_target={quality_target}"
+    if max_frames != DEFAULT_MAX_FRAMES:
+        # An animation's set depends on it; named only when not the default (signatures made
+        # before it was recorded stay up to date).
+        signature += f";max_frames={max_frames}"
     return f"{signature};rendition={RENDITION_VERSION}"
 
 
@@ -84,6 +96,27 @@ def signature_of(settings: Settings) -> str:
         crops=settings.crop_sizes,
         manifest=settings.write_manifest,
         quality_target=settings.quality_target if settings.auto_quality else None,
+        max_frames=settings.max_animation_frames,
+    )
+
+
+def metadata_problem(settings: Settings) -> str:
+    """Why outputs made under `settings` would carry more user metadata than S3 takes, or ""."""
+    signature = signature_of(settings)
+    metadata = Provenance(
+        key_digest="0" * 32,
+        etag="0" * _LONGEST_SOURCE[_ETAG],
+        settings_hash=settings_hash(signature),
+        settings=signature,
+        version_id="0" * _LONGEST_SOURCE[_VERSION_ID],
+        sequencer="0" * _LONGEST_SOURCE[_SEQUENCER],
+    ).as_metadata()
+    size = sum(len(name.encode()) + len(value.encode()) for name, value in metadata.items())
+    if size <= MAX_METADATA_BYTES:
+        return ""
+    return (
+        f"THUMB_SIZES and CROP_SIZES name too many renditions: the settings each output records "
+        f"would take {size} bytes of S3 user metadata, over S3's {MAX_METADATA_BYTES}"
     )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from thumbnailer.errors import SettingsError
 from thumbnailer.image.animation import DEFAULT_MAX_FRAMES
-from thumbnailer.image.budget import DEFAULT_MEMORY_MB, pixel_budget
+from thumbnailer.image.budget import DEFAULT_MEMORY_MB, MIN_BUDGET_PIXELS, pixel_budget
 from thumbnailer.image.encoders import DEFAULT_AVIF_QUALITY, DEFAULT_WEBP_QUALITY
 from thumbnailer.image.encoders import FORMATS as OUTPUT_FORMATS
 from thumbnailer.image.geometry import WEBP_MAX_SIDE
@@ -141,6 +141,12 @@ class Settings:
         max_pixels = _parse_count(
             "MAX_INPUT_PIXELS", env.get("MAX_INPUT_PIXELS", "0"), problems, minimum=0
         )
+        if 0 < max_pixels < MIN_BUDGET_PIXELS:
+            # Below it every ordinary photo would be refused: every upload to the DLQ.
+            problems.append(
+                f"MAX_INPUT_PIXELS must be 0 (sized to the memory) or at least "
+                f"{MIN_BUDGET_PIXELS} (a phone photo), got {max_pixels}"
+            )
         max_frames = _parse_count(
             "MAX_ANIMATION_FRAMES",
             env.get("MAX_ANIMATION_FRAMES", str(DEFAULT_MAX_FRAMES)),
@@ -153,7 +159,7 @@ class Settings:
 
         if problems:
             raise SettingsError("invalid configuration: " + "; ".join(problems))
-        return cls(
+        settings = cls(
             output_bucket=output_bucket,
             dlq_url=dlq_url,
             thumb_widths=widths,
@@ -170,6 +176,14 @@ class Settings:
             auto_quality=auto_quality,
             quality_target=target,
         )
+        # Every output records its settings in S3 user metadata, which S3 caps at 2 KB: too many
+        # widths would pass here and then fail every upload as if the world had.
+        from thumbnailer.provenance import metadata_problem
+
+        problem = metadata_problem(settings)
+        if problem:
+            raise SettingsError(f"invalid configuration: {problem}")
+        return settings
 
 
 def _parse_widths(raw: str, problems: list[str]) -> tuple[int, ...]:

@@ -94,3 +94,14 @@ def test_auto_quality_and_its_target_change_the_signature_and_off_leaves_it_as_b
     assert signatures[0] == "widths=128,512;quality=85;rendition=1" == signatures[3]
     assert len(set(signatures[:3])) == 3
     assert "quality_target=75" in signatures[1]
+
+
+def test_the_animation_frame_cap_is_part_of_the_recorded_settings():
+    # GIVEN the default frame cap and a raised one
+    default = settings_signature((128, 512), 85)
+    raised = settings_signature((128, 512), 85, max_frames=600)
+    # THEN raising it changes the signature (a backfill remakes the animations), while the
+    # default keeps the signature outputs made before it was recorded carry
+    assert raised != default
+    assert raised.endswith(";max_frames=600;rendition=1")
+    assert default == "widths=128,512;quality=85;rendition=1"

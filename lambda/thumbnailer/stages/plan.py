@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from thumbnailer.errors import RecursionRiskError
-from thumbnailer.image.encoders import FORMATS
 from thumbnailer.image.renditions import formats_for
 from thumbnailer.keys import check_output_keys, planned_keys, rendition_key
 from thumbnailer.models import SourceObject
@@ -61,17 +60,3 @@ def markers(settings: Settings, relative: str, keys: Sequence[str]) -> list[str]
 def in_write_order(items: list[tuple[str, _T]], last: str) -> list[tuple[str, _T]]:
     """(key, rendition) pairs with the one keyed `last` moved to the end (stable otherwise)."""
     return sorted(items, key=lambda item: item[0] == last)
-
-
-def every_key(settings: Settings, relative: str) -> list[str]:
-    """Every key any configuration of these widths and crops could have written, in every
-    format (one turned off since leaves its renditions behind), the manifest first: deleted in
-    this order, a set with a manifest is never incomplete."""
-    keys = planned_keys(
-        relative,
-        widths=settings.thumb_widths,
-        formats=FORMATS,
-        crops=settings.crop_sizes,
-        manifest=True,
-    )
-    return [keys[-1], *keys[:-1]]
