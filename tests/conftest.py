@@ -34,6 +34,8 @@ TEST_ENV = {
     "AVIF_QUALITY": str(DEFAULT_AVIF_QUALITY),
     "CROP_SIZES": "",
     "WRITE_MANIFEST": "false",
+    "AUTO_QUALITY": "false",
+    "QUALITY_TARGET": "75",
     "POWERTOOLS_SERVICE_NAME": "thumbnailer",
     "POWERTOOLS_METRICS_NAMESPACE": "ServerlessImagePipeline",
 }
