@@ -34,6 +34,9 @@ from scripts.support.sample_images import demo_set
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".heic", ".heif", ".avif", ".tif",
                   ".tiff", ".bmp"}  # fmt: skip
+#: Formats the function names (and refuses) that are documents rather than images: a folder
+#: scan skips them, as it skips text.
+DOCUMENT_FORMATS = {"PDF"}
 
 
 @dataclass
@@ -103,7 +106,8 @@ def _is_image(file: Path) -> bool:
     formats = function_module("thumbnailer.image.formats")
     with open(file, "rb") as data:
         head = data.read(formats.HEAD_BYTES)
-    return formats.sniff_format(head) is not None or formats.recognise_unaccepted(head) is not None
+    named = formats.sniff_format(head) or formats.recognise_unaccepted(head)
+    return named is not None and named not in DOCUMENT_FORMATS
 
 
 def _read(source: Source) -> bytes:
