@@ -131,28 +131,20 @@ class Settings:
                 f"CACHE_CONTROL must be a non-empty header value of printable ASCII, "
                 f"got {cache_control!r}"
             )
-        memory_mb = _parse_count(
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-            env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", str(DEFAULT_MEMORY_MB)),
-            problems,
-            minimum=1,
-        )
+
+        def count(name: str, default: int, minimum: int) -> int:
+            return _parse_count(name, env.get(name, str(default)), problems, minimum=minimum)
+
+        memory_mb = count("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", DEFAULT_MEMORY_MB, 1)
         # 0 (the template's default) sizes the budget to the function's memory.
-        max_pixels = _parse_count(
-            "MAX_INPUT_PIXELS", env.get("MAX_INPUT_PIXELS", "0"), problems, minimum=0
-        )
+        max_pixels = count("MAX_INPUT_PIXELS", 0, 0)
         if 0 < max_pixels < MIN_BUDGET_PIXELS:
             # Below it every ordinary photo would be refused: every upload to the DLQ.
             problems.append(
                 f"MAX_INPUT_PIXELS must be 0 (sized to the memory) or at least "
                 f"{MIN_BUDGET_PIXELS} (a phone photo), got {max_pixels}"
             )
-        max_frames = _parse_count(
-            "MAX_ANIMATION_FRAMES",
-            env.get("MAX_ANIMATION_FRAMES", str(DEFAULT_MAX_FRAMES)),
-            problems,
-            minimum=1,
-        )
+        max_frames = count("MAX_ANIMATION_FRAMES", DEFAULT_MAX_FRAMES, 1)
         topic_arn = env.get("NOTIFICATION_TOPIC_ARN", "").strip()
         if topic_arn and not (topic_arn.startswith("arn:") and ":sns:" in topic_arn):
             problems.append(f"NOTIFICATION_TOPIC_ARN must be an SNS topic ARN, got {topic_arn!r}")
