@@ -6,39 +6,29 @@ Imported only when AUTO_QUALITY is on: numpy costs the package 68 MB unzipped an
 of import (docs/performance.md). The algorithm is libjxl's: XYB colour, six scales halved in
 linear light, SSIM and edge (ringing, blurring) maps in 1- and 4-norms, its 108 weights. It
 differs from the reference (the `ssimulacra2` package) in float32 arithmetic and in leaving
-out the terms weighted under MIN_WEIGHT; `make bench` calibrates it: rank correlation 0.9997,
-mean error 0.2, worst 1. It is about 8 times faster than the reference: those terms out, and
-the reference picture's side of each scale kept (`Reference`), so a search pays for one side.
+out the terms weighted under MIN_WEIGHT; `make bench` calibrates it (docs/performance.md).
+A score costs about 8 ms at 512w, the reference's 150: those terms out; the reference
+picture's side of each scale kept (`Reference`), so a search pays for one side; and every
+plane computed in place (metric_planes.py) in buffers kept for the next score (`_Workspace`).
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
 from io import BytesIO
 
 import numpy as np
 from PIL import Image
+
+from thumbnailer.image import metric_planes as planes
+from thumbnailer.image.metric_planes import RADIUS
 
 SCALES = 6
 #: Below this side the sixth scale would be under 8 pixels: the metric, whose weights are for
 #: six scales, is not meaningful there (docs/renditions.md).
 MIN_SIDE = 8 << (SCALES - 1)
 _C2 = 0.0009
-_OPSIN = np.array(
-    [
-        [0.30, 0.622, 0.078],
-        [0.23, 0.692, 0.078],
-        [0.24342268924547819, 0.20476744424496821, 0.55180986650951360],
-    ],
-    dtype=np.float32,
-)
-_BIAS = np.float32(0.0037930732552754493)
-_CBRT_BIAS = np.cbrt(_BIAS)
-_RADIUS = 5  # sigma 1.5, as the reference's
-_KERNEL = np.exp(-0.5 * (np.arange(-_RADIUS, _RADIUS + 1) / 1.5) ** 2).astype(np.float32)
-_KERNEL /= _KERNEL.sum()
-_SRGB = np.arange(256, dtype=np.float64) / 255
-_LINEAR = np.where(_SRGB <= 0.04045, _SRGB / 12.92, ((_SRGB + 0.055) / 1.055) ** 2.4)
-_LINEAR = _LINEAR.astype(np.float32)
 # libjxl's weights, by channel (X, Y, B), scale, norm (1, 4), and map (SSIM, ringing, blurring).
 # fmt: off
 _WEIGHTS = np.array([
@@ -63,79 +53,6 @@ _WEIGHTS = np.array([
 # fmt: on
 
 
-def linear_rgb(picture: Image.Image) -> np.ndarray:
-    """Linear-light RGB, 3 x H x W (one contiguous plane a channel, for speed). Transparency is
-    shown over mid grey."""
-    if picture.mode not in ("RGB", "RGBA"):
-        picture = picture.convert("RGBA" if picture.has_transparency_data else "RGB")
-    pixels = np.moveaxis(np.asarray(picture), -1, 0)
-    rgb = _LINEAR[pixels[:3]]
-    if picture.mode == "RGBA":
-        alpha = pixels[3].astype(np.float32) / 255
-        rgb = rgb * alpha + _LINEAR[128] * (1 - alpha)
-    return rgb
-
-
-def _xyb(linear: np.ndarray, channels: list[int]) -> np.ndarray:
-    """Positive XYB (the reference's MakePositiveXYB), only `channels` of it."""
-    # Row by row, not a matrix product: BLAS would start threads for a 3x3 matrix, slower on
-    # Lambda's one or two vCPUs. B (row 2) is needed only for channel 2.
-    red, green, blue = linear
-    mixed = [
-        np.cbrt(np.maximum(row[0] * red + row[1] * green + row[2] * blue + _BIAS, 0)) - _CBRT_BIAS
-        for row in _OPSIN[: 3 if 2 in channels else 2]
-    ]
-    y = (mixed[0] + mixed[1]) * 0.5
-    planes = {0: lambda: (mixed[0] - mixed[1]) * 7 + 0.42, 1: lambda: y + 0.01}
-    planes[2] = lambda: mixed[2] - y + 0.55
-    return np.stack([planes[channel]() for channel in channels])
-
-
-def _blur(planes: np.ndarray) -> np.ndarray:
-    """Gaussian blur, sigma 1.5: mirrored at the sides, zeros above and below (as the
-    reference's). In place where it can be: allocations cost as much as the arithmetic."""
-    count, height, width = planes.shape
-    padded = np.pad(planes, ((0, 0), (0, 0), (_RADIUS, _RADIUS)), mode="symmetric")
-    across = padded[..., _RADIUS : _RADIUS + width] * _KERNEL[_RADIUS]
-    pair = np.empty_like(across)
-    for k in range(1, _RADIUS + 1):
-        np.add(
-            padded[..., _RADIUS - k : _RADIUS - k + width],
-            padded[..., _RADIUS + k :][..., :width],
-            out=pair,
-        )
-        pair *= _KERNEL[_RADIUS + k]
-        across += pair
-    padded = np.zeros((count, height + 2 * _RADIUS, width), np.float32)
-    padded[:, _RADIUS : _RADIUS + height] = across
-    down = padded[:, _RADIUS : _RADIUS + height] * _KERNEL[_RADIUS]
-    for k in range(1, _RADIUS + 1):
-        np.add(
-            padded[:, _RADIUS - k : _RADIUS - k + height],
-            padded[:, _RADIUS + k :][:, :height],
-            out=pair,
-        )
-        pair *= _KERNEL[_RADIUS + k]
-        down += pair
-    return down
-
-
-def _halve(linear: np.ndarray) -> np.ndarray:
-    """2x2 means, the last row or column of an odd side averaging the pixels it has."""
-    height, width = linear.shape[1:]
-    if height % 2 or width % 2:
-        linear = np.pad(linear, ((0, 0), (0, height % 2), (0, width % 2)), mode="edge")
-    halves = linear[:, 0::2, 0::2] + linear[:, 1::2, 0::2] + linear[:, 0::2, 1::2]
-    return (halves + linear[:, 1::2, 1::2]) * 0.25
-
-
-def _norms(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per channel: the mean, and the 4-norm."""
-    fourth = np.square(np.square(values))
-    means = values.mean(axis=(1, 2), dtype=np.float64)
-    return means, fourth.mean(axis=(1, 2), dtype=np.float64) ** 0.25
-
-
 def _needed(scale: int) -> list[int]:
     """The channels whose terms weigh at least MIN_WEIGHT at `scale`."""
     return [
@@ -151,6 +68,46 @@ def _needed(scale: int) -> list[int]:
 MIN_WEIGHT = 0.01
 _CHANNELS = [_needed(scale) for scale in range(SCALES)]
 _SCALES_USED = max(scale + 1 for scale in range(SCALES) if _CHANNELS[scale])
+#: Per scale, the weights of the needed channels, by channel, norm (1, 4) and map (SSIM,
+#: ringing, blurring); those under MIN_WEIGHT are 0, and their terms are not computed.
+_TERMS = [
+    np.array([_WEIGHTS[(c * SCALES + scale) * 6 :][:6].reshape(2, 3) for c in channels])
+    for scale, channels in enumerate(_CHANNELS)
+]
+for _terms in _TERMS:
+    _terms[_terms < MIN_WEIGHT] = 0
+
+
+class _Workspace:
+    """The buffers a score works in, per scale: about 100 bytes a pixel (18 MB at 512w). Fresh
+    memory costs a page fault every 4 KB, which in the handler was a third of a score's time;
+    these are reused by every score and every Reference of a size, one size at a time (the
+    latest), until `release`. Not for two threads at once: the function has one."""
+
+    def __init__(self, height: int, width: int) -> None:
+        self.scales = []
+        for channels in _CHANNELS[:_SCALES_USED]:
+            count = 3 * len(channels)
+            self.scales.append(
+                {
+                    "linear": np.empty((3, height, width), np.float32),
+                    "padded": np.empty((count, height, width + 2 * RADIUS), np.float32),
+                    "rows": np.zeros((count, height + 2 * RADIUS, width), np.float32),
+                    "pair": np.empty((max(count, 4), height, width), np.float32),
+                    "blurred": np.empty((count, height, width), np.float32),
+                }
+            )
+            height, width = (height + 1) // 2, (width + 1) // 2
+
+
+@functools.lru_cache(maxsize=1)
+def _workspace(height: int, width: int) -> _Workspace:
+    return _Workspace(height, width)
+
+
+def release() -> None:
+    """Lets the workspace go, when a set's scores are done: not held between uploads."""
+    _workspace.cache_clear()
 
 
 class Reference:
@@ -160,39 +117,89 @@ class Reference:
         if min(picture.size) < MIN_SIDE:
             raise ValueError(f"SSIMULACRA2 needs {MIN_SIDE} pixels a side, got {picture.size}")
         self.size = picture.size
-        self._scales: list[tuple[np.ndarray, np.ndarray]] = []  # (XYB, blurred XYB and XYB²)
-        linear = linear_rgb(picture)
-        for scale in range(_SCALES_USED):
-            xyb = _xyb(linear, _CHANNELS[scale])
-            self._scales.append((xyb, _blur(np.concatenate([xyb, xyb * xyb]))))
-            linear = _halve(linear)
+        # Per scale: XYB, its blur (mu), its variance, and 1 + |XYB - mu| (for the edge maps).
+        self._scales: list[tuple[np.ndarray, ...]] = []
+        for scale, buffers in enumerate(self._linear_scales(picture)):
+            count = len(_CHANNELS[scale])
+            xyb = buffers["padded"][:count, :, RADIUS:-RADIUS]
+            planes.xyb(buffers["linear"], _CHANNELS[scale], xyb, buffers["pair"])
+            np.square(xyb, out=buffers["padded"][count : 2 * count, :, RADIUS:-RADIUS])
+            blurred = buffers["blurred"][: 2 * count]
+            planes.blur(buffers["padded"][: 2 * count], buffers["rows"][: 2 * count],
+                  buffers["pair"][: 2 * count], blurred)  # fmt: skip
+            xyb, mu = xyb.copy(), blurred[:count].copy()
+            variance = blurred[count:] - np.square(mu)
+            self._scales.append((xyb, mu, variance, 1 + np.abs(xyb - mu)))
+
+    def _linear_scales(self, picture: Image.Image) -> Iterator[dict[str, np.ndarray]]:
+        """Each scale's buffers, with the picture's linear RGB at that scale in "linear"."""
+        scales = _workspace(picture.height, picture.width).scales
+        planes.linear_rgb(picture, out=scales[0]["linear"])
+        for scale, buffers in enumerate(scales):
+            yield buffers
+            if scale + 1 < len(scales):
+                planes.halve(buffers["linear"], out=scales[scale + 1]["linear"])
 
     def score(self, picture: Image.Image) -> float:
         """SSIMULACRA2 of `picture` (the same size) against the reference."""
         if picture.size != self.size:
             raise ValueError(f"sizes differ: {picture.size} against {self.size}")
         total = 0.0
-        linear = linear_rgb(picture)
-        for scale, (xyb1, blurred1) in enumerate(self._scales):
-            n = len(xyb1)
-            xyb2 = _xyb(linear, _CHANNELS[scale])
-            blurred2 = _blur(np.concatenate([xyb2, xyb2 * xyb2, xyb1 * xyb2]))
-            mu1, sigma11 = blurred1[:n], blurred1[n:]
-            mu2, sigma22, sigma12 = blurred2[:n], blurred2[n : 2 * n], blurred2[2 * n :]
-            mu11, mu22, mu12 = mu1 * mu1, mu2 * mu2, mu1 * mu2
-            numerator = (1 - np.square(mu1 - mu2)) * (2 * (sigma12 - mu12) + _C2)
-            ssim = np.maximum(1 - numerator / ((sigma11 - mu11) + (sigma22 - mu22) + _C2), 0)
-            ratio = (1 + np.abs(xyb2 - mu2)) / (1 + np.abs(xyb1 - mu1)) - 1
-            maps = (ssim, np.maximum(ratio, 0), np.maximum(-ratio, 0))
-            norms = [_norms(values) for values in maps]  # per map: (means, 4-norms)
-            for i, channel in enumerate(_CHANNELS[scale]):
-                base = (channel * SCALES + scale) * 6
-                for norm in range(2):
-                    for m in range(3):
-                        total += _WEIGHTS[base + norm * 3 + m] * abs(float(norms[m][norm][i]))
-            if scale + 1 < len(self._scales):
-                linear = _halve(linear)
+        for scale, buffers in enumerate(self._linear_scales(picture)):
+            total += _scale_terms(scale, self._scales[scale], buffers)
         return _to_score(total)
+
+
+def _scale_terms(scale: int, reference: tuple[np.ndarray, ...], buffers: dict) -> float:
+    """The weighted terms of one scale, the picture's linear RGB being in buffers["linear"]."""
+    xyb1, mu1, variance1, edge1 = reference
+    count = len(xyb1)
+    inner = buffers["padded"][..., RADIUS:-RADIUS]
+    xyb2 = inner[:count]
+    planes.xyb(buffers["linear"], _CHANNELS[scale], xyb2, buffers["pair"])
+    np.square(xyb2, out=inner[count : 2 * count])
+    np.multiply(xyb1, xyb2, out=inner[2 * count :])
+    blurred, pair = buffers["blurred"], buffers["pair"]
+    planes.blur(buffers["padded"], buffers["rows"], pair[: 3 * count], blurred)
+    mu2, sigma22, sigma12 = blurred[:count], blurred[count : 2 * count], blurred[2 * count :]
+    ssim, edge, scratch = pair[:count], pair[count : 2 * count], pair[2 * count : 3 * count]
+    sigma12 -= np.multiply(mu1, mu2, out=ssim)
+    sigma12 *= 2
+    sigma12 += _C2  # the numerator's sigma part
+    sigma22 -= np.square(mu2, out=ssim)
+    sigma22 += variance1
+    sigma22 += _C2  # the denominator
+    np.square(np.subtract(mu1, mu2, out=ssim), out=ssim)
+    np.subtract(1, ssim, out=ssim)
+    ssim *= sigma12
+    ssim /= sigma22
+    np.maximum(np.subtract(1, ssim, out=ssim), 0, out=ssim)
+    # The edge maps: > 0 where the encoding has edges the picture has not (ringing), < 0 where
+    # it lost them (blurring); a norm's sign is dropped, so min(edge, 0) does for the latter.
+    np.abs(np.subtract(xyb2, mu2, out=edge), out=edge)
+    edge += 1
+    edge /= edge1
+    edge -= 1
+    terms = _TERMS[scale]
+    total = _weighted_norms(ssim, terms[..., 0], scratch)
+    if terms[..., 1].any():
+        total += _weighted_norms(np.maximum(edge, 0, out=sigma12), terms[..., 1], scratch)
+    if terms[..., 2].any():
+        total += _weighted_norms(np.minimum(edge, 0, out=sigma22), terms[..., 2], scratch)
+    return total
+
+
+def _weighted_norms(values: np.ndarray, weights: np.ndarray, scratch: np.ndarray) -> float:
+    """Per channel, |mean| and 4-norm, weighted by `weights` (channel x norm); those weighted
+    0 are not computed."""
+    total = 0.0
+    if weights[:, 0].any():
+        means = values.mean(axis=(1, 2), dtype=np.float64)
+        total += float((weights[:, 0] * np.abs(means)).sum())
+    if weights[:, 1].any():
+        fourth = np.square(np.square(values, out=scratch), out=scratch)
+        total += float((weights[:, 1] * fourth.mean(axis=(1, 2), dtype=np.float64) ** 0.25).sum())
+    return total
 
 
 def _to_score(total: float) -> float:
@@ -204,6 +211,6 @@ def _to_score(total: float) -> float:
 
 def decoded(data: bytes) -> Image.Image:
     """An encoded rendition's pixels, to score."""
-    with Image.open(BytesIO(data)) as picture:
-        picture.load()
-        return picture.copy()
+    picture = Image.open(BytesIO(data))
+    picture.load()  # then nothing is left open: the bytes are in memory
+    return picture

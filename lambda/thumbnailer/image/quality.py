@@ -126,7 +126,7 @@ def auto_encode(
 ) -> dict[str, Choice]:
     """Each still picture (by name) in `fmt`, at the quality the search chooses. `references`
     keeps each picture's side of the metric for the next format."""
-    from thumbnailer.image.metric import Reference, decoded
+    from thumbnailer.image.metric import Reference, decoded, release
 
     references = {} if references is None else references
 
@@ -148,6 +148,7 @@ def auto_encode(
             ceiling=ceiling,
         )
         start = choices[name].quality
+    release()
     if not choices:
         start = fixed_quality
     for name in by_area:
