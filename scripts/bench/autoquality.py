@@ -29,6 +29,8 @@ SKIMAGE_PHOTOS += ("hubble_deep_field.jpg", "brick.png", "grass.png")
 FIXED = {"webp": 85, "avif": 70}
 TARGET = 75
 WIDTH = 512
+#: The handler's CPU time with AUTO_QUALITY on and off: the best of ROUNDS x REPEATS runs each.
+ROUNDS, REPEATS = 3, 5
 
 
 def photos() -> dict[str, bytes]:
@@ -127,14 +129,21 @@ def cpu_ratios(photo: bytes) -> list[dict]:
             path.parent.mkdir(parents=True, exist_ok=True)
             picture.resize(size, Image.Resampling.LANCZOS).save(path, quality=90)
         for formats in ("webp", "webp,avif"):
-            cpu = {}
-            for auto in ("false", "true"):
-                os.environ.update(AUTO_QUALITY=auto, OUTPUT_FORMATS=formats)
-                with tempfile.TemporaryDirectory() as out:
-                    result = measure("handler", Case(label, path, repeats=3), Path(out))
-                cpu[auto] = result.get("cpu_ms", float("nan"))
-            rows.append({"photo": label, "formats": formats, "off_ms": cpu["false"],
-                         "on_ms": cpu["true"], "ratio": cpu["true"] / cpu["false"]})  # fmt: skip
+            cpu: dict[str, list[float]] = {"false": [], "true": []}
+            # Off and on take turns, each in ROUNDS worker processes: on a shared machine a
+            # busy spell then weighs on both, and the best of each is what the code costs.
+            for _ in range(ROUNDS):
+                for auto in cpu:
+                    os.environ.update(AUTO_QUALITY=auto, OUTPUT_FORMATS=formats)
+                    with tempfile.TemporaryDirectory() as out:
+                        result = measure("handler", Case(label, path, repeats=REPEATS), Path(out))
+                    if "cpu_ms" in result:
+                        cpu[auto].append(result["cpu_ms"])
+                    else:
+                        print(f"  the handler ({label}, {formats}, {auto}): {result.get('error')}")
+            off, on = (min(cpu[auto], default=float("nan")) for auto in ("false", "true"))
+            rows.append({"photo": label, "formats": formats, "off_ms": off, "on_ms": on,
+                         "ratio": on / off})  # fmt: skip
     for name in ("AUTO_QUALITY", "OUTPUT_FORMATS"):
         os.environ.pop(name, None)
     return rows
@@ -202,7 +211,8 @@ def report() -> tuple[str, dict]:
         f"{calibration['pairs']} encodings; error mean {calibration['mean_error']:.2f}, "
         f"max {calibration['max_error']:.2f}.\n"
     )
-    lines += ["| Photo (flower, enlarged) | Formats | Handler CPU ms off | on | on / off |",
+    lines += [f"| Photo (flower, enlarged) | Formats | Handler CPU ms off (best of "
+              f"{ROUNDS * REPEATS}) | on | on / off |",
               "| --- | --- | ---: | ---: | ---: |"]  # fmt: skip
     lines += [f"| {r['photo']} | {r['formats']} | {r['off_ms']:.0f} | {r['on_ms']:.0f} | "
               f"{r['ratio']:.2f}x |" for r in ratios]  # fmt: skip

@@ -29,7 +29,7 @@ def test_the_blur_in_place_is_the_plain_gaussian(shape):
     values = rng.random(shape, dtype=np.float32)
     padded = rng.random((count, height, width + 2 * RADIUS), dtype=np.float32)
     padded[..., RADIUS:-RADIUS] = values
-    rows = np.zeros((count, height + 2 * RADIUS, width), np.float32)
+    rows = rng.random((count, height + 2 * RADIUS, width), dtype=np.float32)  # junk too
     out = np.empty(shape, np.float32)
 
     # WHEN they are blurred in place

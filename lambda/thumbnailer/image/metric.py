@@ -92,7 +92,7 @@ class _Workspace:
                 {
                     "linear": np.empty((3, height, width), np.float32),
                     "padded": np.empty((count, height, width + 2 * RADIUS), np.float32),
-                    "rows": np.zeros((count, height + 2 * RADIUS, width), np.float32),
+                    "rows": np.empty((count, height + 2 * RADIUS, width), np.float32),
                     "pair": np.empty((max(count, 4), height, width), np.float32),
                     "blurred": np.empty((count, height, width), np.float32),
                 }

@@ -70,11 +70,12 @@ def xyb(linear: np.ndarray, channels: list[int], out: np.ndarray, scratch: np.nd
 
 def blur(padded: np.ndarray, rows: np.ndarray, pair: np.ndarray, out: np.ndarray) -> None:
     """Gaussian blur, sigma 1.5, of the planes in the middle of `padded` (RADIUS columns each
-    side, mirrored here) into `out`; zeros above and below, as the reference's. `rows` (with
-    RADIUS zero rows above and below) and `pair` are scratch."""
+    side, mirrored here) into `out`; zeros above and below, as the reference's. `rows` (RADIUS
+    rows taller each side than `out`) and `pair` (`out`'s shape) are scratch."""
     height, width = out.shape[1:]
     padded[..., :RADIUS] = padded[..., 2 * RADIUS - 1 : RADIUS - 1 : -1]
     padded[..., RADIUS + width :] = padded[..., RADIUS + width - 1 : width - 1 : -1]
+    rows[:, :RADIUS] = rows[:, RADIUS + height :] = 0
     # Across, then down: the second pass on views with the axes swapped, so both slice the last.
     across = rows[:, RADIUS : RADIUS + height]
     down = (rows.swapaxes(1, 2), out.swapaxes(1, 2), pair.swapaxes(1, 2))
