@@ -100,6 +100,9 @@ class _Workspace:
             height, width = (height + 1) // 2, (width + 1) // 2
 
 
+_BLUR_BUFFERS = ("padded", "rows", "pair", "blurred")
+
+
 @functools.lru_cache(maxsize=1)
 def _workspace(height: int, width: int) -> _Workspace:
     return _Workspace(height, width)
@@ -124,9 +127,8 @@ class Reference:
             xyb = buffers["padded"][:count, :, RADIUS:-RADIUS]
             planes.xyb(buffers["linear"], _CHANNELS[scale], xyb, buffers["pair"])
             np.square(xyb, out=buffers["padded"][count : 2 * count, :, RADIUS:-RADIUS])
-            blurred = buffers["blurred"][: 2 * count]
-            planes.blur(buffers["padded"][: 2 * count], buffers["rows"][: 2 * count],
-                  buffers["pair"][: 2 * count], blurred)  # fmt: skip
+            padded, rows, pair, blurred = (buffers[name][: 2 * count] for name in _BLUR_BUFFERS)
+            planes.blur(padded, rows, pair, blurred)
             xyb, mu = xyb.copy(), blurred[:count].copy()
             variance = blurred[count:] - np.square(mu)
             self._scales.append((xyb, mu, variance, 1 + np.abs(xyb - mu)))
