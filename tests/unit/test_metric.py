@@ -3,6 +3,7 @@ one workspace by every picture of a size."""
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from scripts.support.sample_images import photo
 from thumbnailer.image import metric_planes as planes
@@ -21,40 +22,64 @@ def plain_blur(plane: np.ndarray) -> np.ndarray:
     return np.array([np.convolve(column, kernel, mode="valid") for column in tall.T]).T
 
 
+def margined(planes_: np.ndarray) -> np.ndarray:
+    """`planes_` with the margins the metric keeps each side, holding junk."""
+    wide = np.full((*planes_.shape[:-1], planes_.shape[-1] + 2 * RADIUS), 1e30, np.float32)
+    wide[..., RADIUS:-RADIUS] = planes_
+    return wide
+
+
 @pytest.mark.parametrize("shape", [(2, 37, 29), (3, 16, 40)])
 def test_the_blur_in_place_is_the_plain_gaussian(shape):
-    # GIVEN planes of odd and even sides, in the middle of a padded buffer whose sides are junk
+    # GIVEN planes of odd and even sides, mirrored into their margins, in the middle rows of a
+    # buffer whose other rows are junk
     rng = np.random.default_rng(1)
     count, height, width = shape
     values = rng.random(shape, dtype=np.float32)
-    padded = rng.random((count, height, width + 2 * RADIUS), dtype=np.float32)
-    padded[..., RADIUS:-RADIUS] = values
-    rows = rng.random((count, height + 2 * RADIUS, width), dtype=np.float32)  # junk too
-    out = np.empty(shape, np.float32)
+    rows = rng.random((count, height + 2 * RADIUS, width + 2 * RADIUS), dtype=np.float32)
+    rows[:, RADIUS:-RADIUS] = planes.mirror(margined(values))
+    out = np.full((count, height, width + 2 * RADIUS), np.nan, np.float32)
 
     # WHEN they are blurred in place
-    planes.blur(padded, rows, np.empty(shape, np.float32), out)
+    planes.blur(rows, np.empty_like(out), np.empty_like(out), out)
 
-    # THEN each is the plain convolution's
+    # THEN each is the plain convolution's, and the margins hold finite numbers
     for plane, blurred in zip(values, out, strict=True):
-        np.testing.assert_allclose(blurred, plain_blur(plane), atol=1e-5)
+        np.testing.assert_allclose(blurred[:, RADIUS:-RADIUS], plain_blur(plane), atol=1e-5)
+    assert np.isfinite(out).all()
 
 
-@pytest.mark.parametrize("shape", [(3, 9, 7), (3, 8, 7), (3, 9, 6), (3, 8, 6)])
+@pytest.mark.parametrize("shape", [(3, 25, 23), (3, 24, 23), (3, 25, 22), (3, 24, 22)])
 def test_halving_averages_2x2_blocks_and_an_odd_sides_last_pixels(shape):
     # GIVEN linear planes with even and odd sides
     linear = np.random.default_rng(2).random(shape, dtype=np.float32)
     height, width = shape[1:]
 
     # WHEN they are halved into a buffer
-    out = planes.halve(
-        linear, np.full((3, (height + 1) // 2, (width + 1) // 2), np.nan, np.float32)
-    )
+    half = np.full((3, (height + 1) // 2, (width + 1) // 2 + 2 * RADIUS), np.nan, np.float32)
+    out = planes.halve(planes.mirror(margined(linear)), half)
 
-    # THEN each pixel is its block's mean, an odd side's last block repeating its edge
+    # THEN each pixel is its block's mean, an odd side's last block repeating its edge, and the
+    # margins mirror the result
     edged = np.pad(linear, ((0, 0), (0, height % 2), (0, width % 2)), mode="edge")
-    blocks = edged.reshape(3, edged.shape[1] // 2, 2, edged.shape[2] // 2, 2)
-    np.testing.assert_allclose(out, blocks.mean(axis=(2, 4)), rtol=1e-6)
+    blocks = edged.reshape(3, edged.shape[1] // 2, 2, edged.shape[2] // 2, 2).mean(axis=(2, 4))
+    symmetric = np.pad(blocks, ((0, 0), (0, 0), (RADIUS, RADIUS)), mode="symmetric")
+    np.testing.assert_allclose(out, symmetric, rtol=1e-6)
+
+
+def test_linear_light_fills_the_margins_with_the_picture_mirrored():
+    # GIVEN a picture whose columns differ
+    picture = Image.linear_gradient("L").resize((40, 30)).transpose(Image.Transpose.ROTATE_90)
+    picture = Image.merge("RGB", (picture, picture.point(lambda v: 255 - v), picture))
+
+    # WHEN it is turned into linear light, with the metric's margins
+    out = planes.linear_rgb(picture, np.full((3, 40, 30 + 2 * RADIUS), np.nan, np.float32))
+
+    # THEN the middle is the sRGB curve of its pixels and the margins mirror it
+    pixels = np.moveaxis(np.asarray(picture), -1, 0) / 255
+    srgb = np.where(pixels <= 0.04045, pixels / 12.92, ((pixels + 0.055) / 1.055) ** 2.4)
+    expected = np.pad(srgb, ((0, 0), (0, 0), (RADIUS, RADIUS)), mode="symmetric")
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
 
 
 def test_references_of_one_size_and_another_share_a_workspace_without_mixing():

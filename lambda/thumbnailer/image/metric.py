@@ -90,17 +90,17 @@ class _Workspace:
             count = 3 * len(channels)
             self.scales.append(
                 {
-                    "linear": np.empty((3, height, width), np.float32),
-                    "padded": np.empty((count, height, width + 2 * RADIUS), np.float32),
-                    "rows": np.empty((count, height + 2 * RADIUS, width), np.float32),
-                    "pair": np.empty((max(count, 4), height, width), np.float32),
-                    "blurred": np.empty((count, height, width), np.float32),
+                    "linear": np.empty((3, height, width + 2 * RADIUS), np.float32),
+                    "rows": np.empty((count, height + 2 * RADIUS, width + 2 * RADIUS), np.float32),
+                    "down": np.empty((count, height, width + 2 * RADIUS), np.float32),
+                    "term": np.empty((max(count, 4), height, width + 2 * RADIUS), np.float32),
+                    "blurred": np.empty((count, height, width + 2 * RADIUS), np.float32),
                 }
             )
             height, width = (height + 1) // 2, (width + 1) // 2
 
 
-_BLUR_BUFFERS = ("padded", "rows", "pair", "blurred")
+_BLUR_BUFFERS = ("rows", "down", "term", "blurred")
 
 
 @functools.lru_cache(maxsize=1)
@@ -123,12 +123,12 @@ class Reference:
         # Per scale: XYB, its blur (mu), its variance, and 1 + |XYB - mu| (for the edge maps).
         self._scales: list[tuple[np.ndarray, ...]] = []
         for scale, buffers in enumerate(self._linear_scales(picture)):
-            count = len(_CHANNELS[scale])
-            xyb = buffers["padded"][:count, :, RADIUS:-RADIUS]
-            planes.xyb(buffers["linear"], _CHANNELS[scale], xyb, buffers["pair"])
-            np.square(xyb, out=buffers["padded"][count : 2 * count, :, RADIUS:-RADIUS])
-            padded, rows, pair, blurred = (buffers[name][: 2 * count] for name in _BLUR_BUFFERS)
-            planes.blur(padded, rows, pair, blurred)
+            count, height = len(_CHANNELS[scale]), buffers["down"].shape[1]
+            xyb = buffers["rows"][:count, RADIUS : RADIUS + height]
+            planes.xyb(buffers["linear"], _CHANNELS[scale], xyb, buffers["term"])
+            np.square(xyb, out=buffers["rows"][count : 2 * count, RADIUS : RADIUS + height])
+            rows, down, term, blurred = (buffers[name][: 2 * count] for name in _BLUR_BUFFERS)
+            planes.blur(rows, down, term, blurred)
             xyb, mu = xyb.copy(), blurred[:count].copy()
             variance = blurred[count:] - np.square(mu)
             self._scales.append((xyb, mu, variance, 1 + np.abs(xyb - mu)))
@@ -155,14 +155,14 @@ class Reference:
 def _scale_terms(scale: int, reference: tuple[np.ndarray, ...], buffers: dict) -> float:
     """The weighted terms of one scale, the picture's linear RGB being in buffers["linear"]."""
     xyb1, mu1, variance1, edge1 = reference
-    count = len(xyb1)
-    inner = buffers["padded"][..., RADIUS:-RADIUS]
+    count, height = len(xyb1), buffers["down"].shape[1]
+    inner = buffers["rows"][:, RADIUS : RADIUS + height]
     xyb2 = inner[:count]
-    planes.xyb(buffers["linear"], _CHANNELS[scale], xyb2, buffers["pair"])
+    planes.xyb(buffers["linear"], _CHANNELS[scale], xyb2, buffers["term"])
     np.square(xyb2, out=inner[count : 2 * count])
     np.multiply(xyb1, xyb2, out=inner[2 * count :])
-    blurred, pair = buffers["blurred"], buffers["pair"]
-    planes.blur(buffers["padded"], buffers["rows"], pair[: 3 * count], blurred)
+    blurred, pair = buffers["blurred"], buffers["term"]
+    planes.blur(buffers["rows"], buffers["down"], pair[: 3 * count], blurred)
     mu2, sigma22, sigma12 = blurred[:count], blurred[count : 2 * count], blurred[2 * count :]
     ssim, edge, scratch = pair[:count], pair[count : 2 * count], pair[2 * count : 3 * count]
     sigma12 -= np.multiply(mu1, mu2, out=ssim)
@@ -192,14 +192,14 @@ def _scale_terms(scale: int, reference: tuple[np.ndarray, ...], buffers: dict) -
 
 
 def _weighted_norms(values: np.ndarray, weights: np.ndarray, scratch: np.ndarray) -> float:
-    """Per channel, |mean| and 4-norm, weighted by `weights` (channel x norm); those weighted
-    0 are not computed."""
+    """Per channel, |mean| and 4-norm over the picture (not the margins), weighted by
+    `weights` (channel x norm); those weighted 0 are not computed."""
     total = 0.0
     if weights[:, 0].any():
-        means = values.mean(axis=(1, 2), dtype=np.float64)
+        means = values[..., RADIUS:-RADIUS].mean(axis=(1, 2), dtype=np.float64)
         total += float((weights[:, 0] * np.abs(means)).sum())
     if weights[:, 1].any():
-        fourth = np.square(np.square(values, out=scratch), out=scratch)
+        fourth = np.square(np.square(values, out=scratch), out=scratch)[..., RADIUS:-RADIUS]
         total += float((weights[:, 1] * fourth.mean(axis=(1, 2), dtype=np.float64) ** 0.25).sum())
     return total
 
