@@ -7,7 +7,7 @@ of import (docs/performance.md). The algorithm is libjxl's: XYB colour, six scal
 linear light, SSIM and edge (ringing, blurring) maps in 1- and 4-norms, its 108 weights. It
 differs from the reference (the `ssimulacra2` package) in float32 arithmetic and in leaving
 out the terms weighted under MIN_WEIGHT; `make bench` calibrates it (docs/performance.md).
-A score costs about 8 ms at 512w, the reference's 150: those terms out; the reference
+A score costs about 6.5 ms at 512w, the reference's 150: those terms out; the reference
 picture's side of each scale kept (`Reference`), so a search pays for one side; and every
 plane computed in place (metric_planes.py) in buffers kept for the next score (`_Workspace`).
 """
