@@ -27,6 +27,7 @@ ENV_VARS = (
     "AVIF_QUALITY",
     "CROP_SIZES",
     "WRITE_MANIFEST",
+    "TRACING",
 )
 #: Read by boto3, not here. The template declares it empty (AWS's own endpoints) only so that
 #: `sam local invoke --env-vars events/env.json` can set it: SAM sets declared variables only.
@@ -34,6 +35,9 @@ LOCAL_ENDPOINT_ENV_VAR = "AWS_ENDPOINT_URL"
 #: Set by Lambda itself, never by the template: the function's memory, which sizes the default
 #: pixel budget.
 RUNTIME_ENV_VARS = ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE",)
+#: Set by the template with Tracing=otel only, and read by Lambda and the ADOT layer, not here:
+#: the layer's wrapper script, and Application Signals off (traces only, to X-Ray).
+OTEL_LAYER_ENV_VARS = ("AWS_LAMBDA_EXEC_WRAPPER", "OTEL_AWS_APPLICATION_SIGNALS_ENABLED")
 
 WEBP_MAX_SIDE = 16383
 DEFAULT_THUMB_SIZES = "128,512"
@@ -57,6 +61,10 @@ DEFAULT_OUTPUT_FORMATS = "webp"
 #: at 512w and 128w. 512w needs only 55; 128w needs 70. At 70 the bench's photos are 6 to 20%
 #: smaller than WebP at 512w, -5 to 9% at 128w; the PNG with alpha 74% and 51%.
 DEFAULT_AVIF_QUALITY = "70"
+#: Which tracer observability.py sets up (docs/configuration.md#tracing): the X-Ray SDK under
+#: Powertools, OpenTelemetry from the ADOT layer, or none.
+TRACING_MODES = ("xray", "otel", "off")
+DEFAULT_TRACING = "xray"
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,8 @@ class Settings:
     avif_quality: int = int(DEFAULT_AVIF_QUALITY)
     crop_sizes: tuple[tuple[int, int], ...] = ()
     write_manifest: bool = False
+    # The tracer; observability.py reads it with `tracing_from_env` before this object exists.
+    tracing: str = DEFAULT_TRACING
     # A limit that protects the function's memory; not (yet) part of the env contract.
     max_input_bytes: int = 64 * 1024 * 1024
 
@@ -110,6 +120,7 @@ class Settings:
         )
         crops = _parse_crops(env.get("CROP_SIZES", ""), problems)
         write_manifest = _parse_flag("WRITE_MANIFEST", env.get("WRITE_MANIFEST", "false"), problems)
+        tracing = _parse_tracing(env.get("TRACING", DEFAULT_TRACING), problems)
         input_prefix = env.get("INPUT_PREFIX", DEFAULT_INPUT_PREFIX)
         if not INPUT_PREFIX_PATTERN.fullmatch(input_prefix):
             problems.append(
@@ -158,7 +169,27 @@ class Settings:
             avif_quality=avif_quality,
             crop_sizes=crops,
             write_manifest=write_manifest,
+            tracing=tracing,
         )
+
+
+def tracing_from_env(env: Mapping[str, str] | None = None) -> str:
+    """TRACING alone, for observability.py: the tracer is chosen at import, before `from_env`
+    runs. Raises `SettingsError` for a value the template would refuse."""
+    problems: list[str] = []
+    tracing = _parse_tracing(
+        (os.environ if env is None else env).get("TRACING", DEFAULT_TRACING), problems
+    )
+    if problems:
+        raise SettingsError("invalid configuration: " + "; ".join(problems))
+    return tracing
+
+
+def _parse_tracing(raw: str, problems: list[str]) -> str:
+    if raw not in TRACING_MODES:
+        problems.append(f"TRACING must be one of {', '.join(TRACING_MODES)}, got {raw!r}")
+        return DEFAULT_TRACING
+    return raw
 
 
 def _parse_widths(raw: str, problems: list[str]) -> tuple[int, ...]:

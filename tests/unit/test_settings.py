@@ -65,6 +65,7 @@ def test_env_vars_list_is_what_from_env_reads():
         "AVIF_QUALITY": "50",
         "CROP_SIZES": "",
         "WRITE_MANIFEST": "false",
+        "TRACING": "off",
     }
 
     class Recording(dict):
@@ -89,6 +90,7 @@ def test_env_vars_list_is_what_from_env_reads():
     assert (settings.max_input_pixels, settings.max_animation_frames) == (1234567, 9)
     assert settings.notification_topic_arn == TOPIC_ARN
     assert settings.cache_control == "public, max-age=31536000, immutable"
+    assert settings.tracing == "off"
 
 
 def test_by_default_a_replaced_image_shows_everywhere_within_a_day():
