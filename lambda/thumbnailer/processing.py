@@ -28,7 +28,7 @@ from thumbnailer.manifest import CONTENT_TYPE as MANIFEST_CONTENT_TYPE
 from thumbnailer.manifest import manifest_document
 from thumbnailer.models import Outcome, SourceObject, Status
 from thumbnailer.notifications import notification_for
-from thumbnailer.observability import logger, metrics, tracer
+from thumbnailer.observability import annotate, logger, metrics, span, tracer
 from thumbnailer.provenance import (
     Provenance,
     is_older_sequencer,
@@ -87,6 +87,16 @@ class ThumbnailService:
         A bad object is also sent to the dead-letter queue, unless `report_bad_objects` is
         False: then the caller keeps its own record (a replay, a batch job's report).
         """
+        annotate(bucket=source.bucket, key=source.key)
+        try:
+            outcome = self._process(source, report_bad_objects=report_bad_objects)
+        except TransientError:
+            annotate(outcome="transient")
+            raise
+        annotate(outcome=outcome.status.value, reason=outcome.reason or None)
+        return outcome
+
+    def _process(self, source: SourceObject, *, report_bad_objects: bool) -> Outcome:
         created = source.event_name.startswith("ObjectCreated:")
         removed = source.event_name.startswith("ObjectRemoved:")
         if not (created or removed):
@@ -191,17 +201,18 @@ class ThumbnailService:
         if data is None:
             return self._missing(source)
 
-        made = make_renditions(
-            data,
-            settings.thumb_widths,
-            quality=settings.webp_quality,
-            max_pixels=settings.max_input_pixels,
-            max_frames=settings.max_animation_frames,
-            formats=settings.output_formats,
-            avif_quality=settings.avif_quality,
-            crops=settings.crop_sizes,
-            describe=settings.write_manifest,
-        )
+        with span("Render thumbnails", bucket=source.bucket, key=source.key, bytes=len(data)):
+            made = make_renditions(
+                data,
+                settings.thumb_widths,
+                quality=settings.webp_quality,
+                max_pixels=settings.max_input_pixels,
+                max_frames=settings.max_animation_frames,
+                formats=settings.output_formats,
+                avif_quality=settings.avif_quality,
+                crops=settings.crop_sizes,
+                describe=settings.write_manifest,
+            )
         # Everything is encoded before anything is written: a bad image leaves no partial output.
         written = [
             (rendition_key(relative, rendition.name, rendition.format), rendition)

@@ -20,6 +20,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from thumbnailer.errors import ObjectTooLargeError, SourceChangedError, TransientError
+from thumbnailer.observability import annotate, span
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -92,7 +93,10 @@ class ObjectStore:
 
     def head(self, bucket: str, key: str) -> ObjectInfo | None:
         """The current object's ETag, size, version and user metadata; None if there is none."""
-        with _transient(f"S3 HeadObject s3://{bucket}/{key}"):
+        with (
+            span("S3 HeadObject", bucket=bucket, key=key),
+            _transient(f"S3 HeadObject s3://{bucket}/{key}"),
+        ):
             try:
                 response = self._s3.head_object(Bucket=bucket, Key=key)
             except ClientError as exc:
@@ -117,7 +121,10 @@ class ObjectStore:
         request: dict[str, str] = {"Bucket": bucket, "Key": key}
         if if_match:
             request["IfMatch"] = f'"{if_match}"'
-        with _transient(f"S3 GetObject s3://{bucket}/{key}"):
+        with (
+            span("S3 GetObject", bucket=bucket, key=key),
+            _transient(f"S3 GetObject s3://{bucket}/{key}"),
+        ):
             try:
                 response = self._s3.get_object(**request)
                 length = response["ContentLength"]
@@ -126,7 +133,7 @@ class ObjectStore:
                     raise ObjectTooLargeError(
                         f"the object has {length} bytes; the limit is {max_bytes} bytes"
                     )
-                return response["Body"].read()
+                data: bytes = response["Body"].read()
             except ClientError as exc:
                 if _error_code(exc) in _MISSING_CODES:
                     return None
@@ -135,6 +142,8 @@ class ObjectStore:
                         f"s3://{bucket}/{key} no longer has ETag {if_match}: it was replaced"
                     ) from exc
                 raise
+            annotate(bytes=len(data))
+            return data
 
     def write(
         self,
@@ -146,7 +155,10 @@ class ObjectStore:
         cache_control: str,
         metadata: Mapping[str, str],
     ) -> None:
-        with _transient(f"S3 PutObject s3://{bucket}/{key}"):
+        with (
+            span("S3 PutObject", bucket=bucket, key=key, bytes=len(data)),
+            _transient(f"S3 PutObject s3://{bucket}/{key}"),
+        ):
             self._s3.put_object(
                 Bucket=bucket,
                 Key=key,
@@ -157,7 +169,10 @@ class ObjectStore:
             )
 
     def delete(self, bucket: str, key: str) -> None:
-        with _transient(f"S3 DeleteObject s3://{bucket}/{key}"):
+        with (
+            span("S3 DeleteObject", bucket=bucket, key=key),
+            _transient(f"S3 DeleteObject s3://{bucket}/{key}"),
+        ):
             self._s3.delete_object(Bucket=bucket, Key=key)
 
 
@@ -170,7 +185,15 @@ class DeadLetterQueue:
 
     def send(self, record: Mapping[str, Any], *, delay_seconds: int = 0) -> str:
         """Send one failure record; return its message id."""
-        with _transient("SQS SendMessage to the dead-letter queue"):
+        with (
+            span(
+                "SQS SendMessage",
+                bucket=record.get("bucket"),
+                key=record.get("key"),
+                reason=str(record["reason"]),
+            ),
+            _transient("SQS SendMessage to the dead-letter queue"),
+        ):
             response = self._sqs.send_message(
                 QueueUrl=self._url,
                 MessageBody=message_body(record),
@@ -190,7 +213,10 @@ class NotificationTopic:
         self._sns = sns_client or aws_client("sns")
 
     def publish(self, message: Mapping[str, Any], *, outcome: str, subject: str) -> None:
-        with _transient("SNS Publish to the notification topic"):
+        with (
+            span("SNS Publish", outcome=outcome),
+            _transient("SNS Publish to the notification topic"),
+        ):
             self._sns.publish(
                 TopicArn=self._arn,
                 Subject=subject,
