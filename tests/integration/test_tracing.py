@@ -89,6 +89,7 @@ def test_otel_shows_a_good_upload_as_spans_with_their_annotations(traced):
         "S3 GetObject",
         "Render thumbnails",
         "S3 PutObject",
+        "SNS Publish",
     }
     source = {"bucket": INPUT_BUCKET, "key": GOOD}
     [get] = good["S3 GetObject"]
@@ -109,6 +110,8 @@ def test_otel_shows_a_good_upload_as_spans_with_their_annotations(traced):
         PROCESS,
     }
     assert good[HANDLER][0]["attributes"]["ColdStart"] is True
+    # AND the notification's publish has its outcome
+    assert [_annotations(span) for span in good["SNS Publish"]] == [{"outcome": "success"}]
     # AND nothing is in error; every annotation is listed for X-Ray to index
     assert not any(span["error"] for spans in good.values() for span in spans)
     for spans in good.values():
@@ -133,6 +136,7 @@ def test_otel_shows_a_bad_upload_rejected_and_reported_to_the_dead_letter_queue(
     assert _annotations(send) == source | {"reason": "unsupported_format"}
     assert _annotations(process) == source | {"outcome": "rejected", "reason": "unsupported_format"}
     assert "S3 PutObject" not in bad
+    assert [_annotations(span) for span in bad["SNS Publish"]] == [{"outcome": "failure"}]
     # AND a bad object is an outcome, not a failure of the invocation
     assert process["error"] is False
     assert bad[HANDLER][0]["error"] is False
@@ -186,6 +190,7 @@ def test_xray_records_the_same_names_annotations_and_errors_as_otel(traced):
         "S3 GetObject",
         "S3 PutObject",
         "SQS SendMessage",
+        "SNS Publish",
     }
 
 

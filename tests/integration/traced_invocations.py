@@ -4,7 +4,8 @@ was traced as JSON into a file (stdout has the function's logs and metrics):
 
 The tracer is chosen when `thumbnailer.observability` is imported, so each mode needs a fresh
 interpreter. The three uploads are a good JPEG, a bad one (not an image) and one whose read S3
-refuses with SlowDown (a transient failure). What is recorded is caught in memory:
+refuses with SlowDown (a transient failure); notifications are on. What is recorded is caught in
+memory:
 
 - otel: the OpenTelemetry SDK with an in-memory exporter, set up before the handler is imported,
   as the ADOT layer's wrapper sets up its own.
@@ -150,6 +151,9 @@ def run(mode: str) -> dict[str, Any]:
         s3.create_bucket(Bucket=INPUT_BUCKET)
         s3.create_bucket(Bucket=os.environ["OUTPUT_BUCKET"])
         boto3.client("sqs").create_queue(QueueName="thumbs-dlq")
+        # Notifications on, so that the SNS call is traced too (read when app is imported).
+        topic = boto3.client("sns").create_topic(Name="thumbs-notifications")["TopicArn"]
+        os.environ["NOTIFICATION_TOPIC_ARN"] = topic
         events = [
             _event(s3, GOOD, _jpeg()),
             _event(s3, BAD, b"%PDF-1.7 not an image"),
