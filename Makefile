@@ -42,21 +42,22 @@ $(SCAN_STAMP): pyproject.toml
 	@touch $@
 
 # The demo gallery's test opens out/index.html in a real browser, the first of these on PATH
-# (GitHub's runners ship google-chrome). With none, Debian's chromium is installed here as root
-# or with a sudo that asks no password; otherwise install one yourself, or the test skips (and
-# fails under CI=true).
+# (GitHub's runners ship google-chrome). With none, `make browser` installs Debian's chromium as
+# root or with a sudo that asks no password. It is a step of its own, which CI runs before
+# `make test` (.ci/run); `make test` never installs anything: without a browser the gallery
+# test skips on a developer's machine and fails under CI=true.
 BROWSERS := chromium google-chrome chromium-browser
 
 .PHONY: browser
 browser: ## install Debian's chromium for the gallery test, if no browser is there (root or sudo -n)
 	@for name in $(BROWSERS); do command -v $$name >/dev/null && exit 0; done; \
 	if [ "$$(id -u)" = 0 ]; then as_root=; elif sudo -n true 2>/dev/null; then as_root="sudo -n"; \
-	else echo "make browser: no browser, and not root: the gallery test will skip"; exit 0; fi; \
+	else echo "make browser: no browser, and neither root nor sudo -n: install chromium yourself"; exit 1; fi; \
 	$$as_root apt-get update -qq && \
 	$$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
 .PHONY: test
-test: $(STAMP) $(SCAN_STAMP) browser ## lint the code, check formatting, run every test
+test: $(STAMP) $(SCAN_STAMP) ## lint the code, check formatting, run every test
 	$(BIN)/ruff check .
 	$(BIN)/black --check --quiet .
 	$(BIN)/pytest
@@ -85,6 +86,11 @@ fmt: $(STAMP) ## format the code (ruff --fix, black)
 .PHONY: fuzz
 fuzz: $(STAMP) ## fuzz the image core for FUZZ_SECONDS (default 300); findings are kept as regression tests
 	PYTHONPATH=lambda:. $(BIN)/python -m tests.fuzz.run $(if $(FUZZ_SECONDS),--seconds $(FUZZ_SECONDS))
+
+# The fault suite runs in `make test` too (it is part of pytest's run); this runs it alone.
+.PHONY: faults
+faults: $(STAMP) ## faults and races at the S3/SQS boundary of the local twin (tests/faults; part of make test)
+	$(BIN)/pytest -q -p no:cacheprovider tests/faults
 
 .PHONY: clean
 clean: ## remove build output, thumbnails and caches (keeps .venv)
@@ -146,6 +152,10 @@ $(FUNCTION_VENV)/.installed: lambda/requirements.txt pyproject.toml
 
 .PHONY: bench
 bench: $(STAMP) $(FUNCTION_VENV)/.installed ## time the core, the handler, the built package's import, the cost (add your own: DIR=~/Pictures)
+	@# AUTO_QUALITY's real photos: Debian's libjxl-testdata (and scikit-image's, a dev package).
+	@if [ -d /usr/share/libjxl-testdata ]; then :; elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjxl-testdata >/dev/null; \
+	else echo "make bench: not root, so no libjxl-testdata: AUTO_QUALITY is measured on scikit-image's photos only"; fi
 	$(BIN)/python -m scripts.bench.bench $(DIR)
 
 .PHONY: bench-tracing

@@ -11,12 +11,13 @@ All of them end in the same `ThumbnailService`; `thumbnailer.events` tells them 
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
+from thumbnailer.deadline import Deadline
 from thumbnailer.errors import TransientError
 from thumbnailer.events import EventShape, event_shape
 from thumbnailer.models import Outcome, SourceObject
@@ -52,27 +53,32 @@ def thumbnail_service() -> ThumbnailService:
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     shape = event_shape(event)
+    deadline = Deadline(context.get_remaining_time_in_millis)
     if shape is EventShape.BATCH_OPERATIONS:
         from aws_lambda_powertools.utilities.data_classes import S3BatchOperationEvent
 
         from thumbnailer.batch_operations import run_batch_tasks
 
-        return run_batch_tasks(S3BatchOperationEvent(event), thumbnail_service())
+        return run_batch_tasks(S3BatchOperationEvent(event), thumbnail_service(), deadline)
     if shape is EventShape.SQS_BATCH:
         from aws_lambda_powertools.utilities.batch import process_partial_response
 
         # Only messages that failed transiently are listed in batchItemFailures and come back;
-        # the rest, bad objects included (already reported to the DLQ), are deleted.
+        # the rest, bad objects included (already reported to the DLQ), are deleted; so are
+        # those not started for lack of time.
         return process_partial_response(
-            event=event, record_handler=process_queued_message, processor=queued_batch()
+            event=event,
+            record_handler=partial(process_queued_message, deadline=deadline),
+            processor=queued_batch(),
         )
     if shape is EventShape.S3_TEST_EVENT:
         _ignore_test_event()
         return {"outcomes": []}
-    return {"outcomes": [outcome.as_dict() for outcome in process_notification(event)]}
+    outcomes = process_notification(event, deadline)
+    return {"outcomes": [outcome.as_dict() for outcome in outcomes]}
 
 
-def process_queued_message(record: SQSRecord) -> None:
+def process_queued_message(record: SQSRecord, deadline: Deadline) -> None:
     """One message of the ingest queue: an S3 notification. Raises if it should be retried."""
     with logger.append_context_keys(sqs_message_id=record.message_id):
         try:
@@ -83,7 +89,7 @@ def process_queued_message(record: SQSRecord) -> None:
         if shape is EventShape.S3_TEST_EVENT:
             _ignore_test_event()
             return
-        process_notification(notification)
+        process_notification(notification, deadline)
 
 
 def _s3_document_in(record: SQSRecord) -> tuple[dict[str, Any], EventShape]:
@@ -94,8 +100,9 @@ def _s3_document_in(record: SQSRecord) -> tuple[dict[str, Any], EventShape]:
     return document, shape
 
 
-def process_notification(event: dict[str, Any]) -> list[Outcome]:
-    """Every object of an S3 notification; raises `TransientError` after the others are done."""
+def process_notification(event: dict[str, Any], deadline: Deadline) -> list[Outcome]:
+    """Every object of an S3 notification that `deadline` lets start; raises `TransientError`
+    after the others are done if one failed or was not started."""
     records = list(S3Event(event).records)
     metrics.add_metric(name="ObjectsReceived", unit=MetricUnit.Count, value=len(records))
     outcomes: list[Outcome] = []
@@ -103,6 +110,10 @@ def process_notification(event: dict[str, Any]) -> list[Outcome]:
     for record in records:
         source = SourceObject.from_s3_record(record)
         with logger.append_context_keys(object_key=source.key, s3_request_id=source.s3_request_id):
+            if not deadline.may_start():
+                logger.warning("too little time left to start; left to the retry")
+                failures.append(f"{source.key}: {deadline.refusal()}")
+                continue
             try:
                 outcomes.append(thumbnail_service().process(source))
             except Exception as exc:  # noqa: BLE001 - the rest of the batch goes on; raised below

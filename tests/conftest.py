@@ -8,6 +8,12 @@ from dataclasses import dataclass
 
 import pytest
 
+from thumbnailer.settings import (
+    DEFAULT_AVIF_QUALITY,
+    DEFAULT_CACHE_CONTROL,
+    DEFAULT_MAX_FRAMES,
+)
+
 TEST_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -18,6 +24,18 @@ TEST_ENV = {
     "THUMB_SIZES": "128,512",
     "WEBP_QUALITY": "85",
     "INPUT_PREFIX": "uploads/",
+    # The rest of the function's environment, as the template sets it (the operations scripts
+    # refuse a shell without every variable): the defaults.
+    "MAX_INPUT_PIXELS": "0",
+    "MAX_ANIMATION_FRAMES": str(DEFAULT_MAX_FRAMES),
+    "NOTIFICATION_TOPIC_ARN": "",
+    "CACHE_CONTROL": DEFAULT_CACHE_CONTROL,
+    "OUTPUT_FORMATS": "webp",
+    "AVIF_QUALITY": str(DEFAULT_AVIF_QUALITY),
+    "CROP_SIZES": "",
+    "WRITE_MANIFEST": "false",
+    "AUTO_QUALITY": "false",
+    "QUALITY_TARGET": "75",
     "POWERTOOLS_SERVICE_NAME": "thumbnailer",
     "POWERTOOLS_METRICS_NAMESPACE": "ServerlessImagePipeline",
 }

@@ -1,1 +1,1 @@
-"""serverless-image-pipeline: S3 uploads in, web-ready WebP thumbnails out."""
+"""serverless-image-pipeline: S3 uploads in, web-ready renditions (WebP, AVIF, crops) out."""

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3BatchOperationEvent
 
+from thumbnailer.deadline import Deadline
 from thumbnailer.models import Outcome, SourceObject, Status
 from thumbnailer.observability import logger, metrics
 from thumbnailer.processing import ThumbnailService
@@ -26,8 +27,11 @@ ResultCode = Literal["Succeeded", "TemporaryFailure", "PermanentFailure"]
 MAX_RESULT_STRING = 512
 
 
-def run_batch_tasks(event: S3BatchOperationEvent, service: ThumbnailService) -> dict[str, Any]:
-    """The response S3 Batch Operations expects, with one result per task of the event."""
+def run_batch_tasks(
+    event: S3BatchOperationEvent, service: ThumbnailService, deadline: Deadline
+) -> dict[str, Any]:
+    """The response S3 Batch Operations expects, with one result per task of the event; a task
+    `deadline` does not let start is a TemporaryFailure (the job retries it)."""
     tasks = list(event.tasks)
     metrics.add_metric(name="ObjectsReceived", unit=MetricUnit.Count, value=len(tasks))
     results = []
@@ -36,7 +40,10 @@ def run_batch_tasks(event: S3BatchOperationEvent, service: ThumbnailService) -> 
         with logger.append_context_keys(
             object_key=source.key, batch_job_id=event.job.get_id, batch_task_id=task.task_id
         ):
-            code, text = _run_task(source, service)
+            if deadline.may_start():
+                code, text = _run_task(source, service)
+            else:
+                code, text = "TemporaryFailure", deadline.refusal()
         results.append(
             {"taskId": task.task_id, "resultCode": code, "resultString": text[:MAX_RESULT_STRING]}
         )

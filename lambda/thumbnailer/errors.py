@@ -14,8 +14,6 @@ from typing import ClassVar
 class ThumbnailerError(Exception):
     """Base class of the pipeline's own errors."""
 
-    retryable: ClassVar[bool]
-
 
 class SettingsError(ValueError):
     """The function's environment is misconfigured; raised at start-up."""
@@ -24,13 +22,10 @@ class SettingsError(ValueError):
 class TransientError(ThumbnailerError):
     """A dependency failed; retrying the event may succeed."""
 
-    retryable = True
-
 
 class BadObjectError(ThumbnailerError):
     """The uploaded object cannot be turned into thumbnails; retrying cannot help."""
 
-    retryable = False
     reason: ClassVar[str] = "bad_object"
 
 
@@ -100,5 +95,3 @@ class RecursionRiskError(BadObjectError):
 
 class SourceChangedError(ThumbnailerError):
     """The object was replaced after its event was sent; the newer version's event handles it."""
-
-    retryable = False

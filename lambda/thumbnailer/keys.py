@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterable, Sequence
 
 from thumbnailer.errors import KeyTooLongError
@@ -18,17 +19,13 @@ def relative_key(key: str, input_prefix: str) -> str | None:
     return key[len(input_prefix) :]
 
 
-def output_key_for(relative: str, width: int, fmt: str = "webp") -> str:
-    """`a.b/photo.v2.final.jpeg` -> `a.b/photo.v2.final_512w.webp`: drop only the last extension.
+def rendition_key(relative: str, name: str, fmt: str) -> str:
+    """`photo.jpg`, `256x256`, `avif` -> `photo_256x256.avif` (`name`: `512w` or `WxH`).
 
+    Only the last extension is dropped (`a.b/photo.v2.jpeg` -> `a.b/photo.v2_512w.webp`):
     posixpath.splitext looks at the last path segment only, so dots in folder names and
     leading-dot names (`.hidden`) are kept.
     """
-    return rendition_key(relative, f"{width}w", fmt)
-
-
-def rendition_key(relative: str, name: str, fmt: str) -> str:
-    """`photo.jpg`, `256x256`, `avif` -> `photo_256x256.avif` (`name`: `512w` or `WxH`)."""
     return f"{_stem(relative)}_{name}.{fmt}"
 
 
@@ -56,6 +53,20 @@ def planned_keys(
     names = rendition_names(widths, crops)
     keys = [rendition_key(relative, name, fmt) for fmt in formats for name in names]
     return [*keys, manifest_key(relative)] if manifest else keys
+
+
+def name_prefix(relative: str) -> str:
+    """What every output key of `relative` begins with (and others' may: see `is_output_of`)."""
+    return _stem(relative)
+
+
+def is_output_of(key: str, relative: str) -> bool:
+    """Whether `key` is named as one of `relative`'s outputs: its manifest, or a rendition of
+    any width, crop or format (`photo_` also begins `photo_2.jpg`'s outputs, which are not)."""
+    stem = _stem(relative)
+    if key == f"{stem}.json":
+        return True
+    return re.fullmatch(re.escape(stem) + r"_([0-9]+w|[0-9]+x[0-9]+)\.(webp|avif)", key) is not None
 
 
 def _stem(relative: str) -> str:

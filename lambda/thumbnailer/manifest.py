@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from thumbnailer.placeholder import Placeholder
-    from thumbnailer.renditions import Rendition
+    from thumbnailer.image.placeholder import Placeholder
+    from thumbnailer.image.renditions import Rendition
 
 MANIFEST_SCHEMA = "serverless-image-pipeline/manifest/v1"
 CONTENT_TYPE = "application/json"
@@ -30,17 +30,24 @@ def manifest_document(
     document = {
         "schema": MANIFEST_SCHEMA,
         "source": dict(source),
-        "renditions": [
-            {
-                "key": key,
-                "format": rendition.format,
-                "width": rendition.size[0],
-                "height": rendition.size[1],
-                "bytes": len(rendition.data),
-            }
-            for key, rendition in renditions
-        ],
+        "renditions": [_rendition(key, rendition) for key, rendition in renditions],
         "focus": {"x": round(focus[0], 4), "y": round(focus[1], 4)},
         "placeholder": placeholder.as_dict(),
     }
     return json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8")
+
+
+def _rendition(key: str, rendition: Rendition) -> dict[str, Any]:
+    """One rendition: its `quality`, and its `score` (SSIMULACRA2) where AUTO_QUALITY measured
+    it."""
+    item = {
+        "key": key,
+        "format": rendition.format,
+        "width": rendition.size[0],
+        "height": rendition.size[1],
+        "bytes": len(rendition.data),
+        "quality": rendition.quality,
+    }
+    if rendition.score is not None:
+        item["score"] = round(rendition.score, 2)
+    return item

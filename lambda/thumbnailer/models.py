@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 #: they ask for the same thing: make the object's thumbnails.
 BATCH_OPERATIONS_EVENT = "ObjectCreated:BatchOperations"
 BACKFILL_EVENT = "ObjectCreated:Backfill"
+#: Make the set again even if its provenance says it is up to date (docs/operations.md, "Forcing
+#: a remake"): after a change the signature does not record, such as a fixed bug in a library.
+REMAKE_EVENT = "ObjectCreated:Remake"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from thumbnailer.image.animation import DEFAULT_MAX_FRAMES
 
 if TYPE_CHECKING:
     from thumbnailer.settings import Settings
@@ -27,6 +29,11 @@ _VERSION_ID = "source-version-id"
 _SEQUENCER = "source-sequencer"
 _SETTINGS = "thumbnail-settings"
 _SETTINGS_HASH = "settings-hash"
+#: S3's cap on an object's user metadata: names and values, in bytes of UTF-8.
+MAX_METADATA_BYTES = 2048
+# The longest source fields an output records: a multipart ETag ("<32 hex>-10000"), a version
+# id (S3's are 32 characters; 64 leaves room), a sequencer (S3's are 16 to 20 hex digits).
+_LONGEST_SOURCE = {_ETAG: 38, _VERSION_ID: 64, _SEQUENCER: 32}
 
 
 def settings_signature(
@@ -37,6 +44,8 @@ def settings_signature(
     avif_quality: int = 0,
     crops: Sequence[tuple[int, int]] = (),
     manifest: bool = False,
+    quality_target: int | None = None,
+    max_frames: int = DEFAULT_MAX_FRAMES,
 ) -> str:
     """The settings that shape the renditions, as readable ASCII.
 
@@ -53,11 +62,32 @@ def settings_signature(
         signature += ";crops=" + ",".join(f"{w}x{h}" for w, h in sorted(set(crops)))
     if manifest:
         signature += ";manifest=v1"
+    if quality_target is not None:  # AUTO_QUALITY on
+        signature += f";quality_target={quality_target}"
+    if max_frames != DEFAULT_MAX_FRAMES:
+        # An animation's set depends on it; named only when not the default (signatures made
+        # before it was recorded stay up to date).
+        signature += f";max_frames={max_frames}"
     return f"{signature};rendition={RENDITION_VERSION}"
 
 
+def recorded_settings(settings: Settings) -> dict[str, Any]:
+    """The settings a set is made with, as a dead-letter record names them (JSON): what a
+    replay must run with to make the same set."""
+    return {
+        "thumb_sizes": list(settings.thumb_widths),
+        "webp_quality": settings.webp_quality,
+        "input_prefix": settings.input_prefix,
+        "output_formats": list(settings.output_formats),
+        "avif_quality": settings.avif_quality,
+        "crop_sizes": [f"{w}x{h}" for w, h in settings.crop_sizes],
+        "write_manifest": settings.write_manifest,
+    }
+
+
 def signature_of(settings: Settings) -> str:
-    """`settings_signature` of the function's settings."""
+    """`settings_signature` of the function's settings (those of `recorded_settings` that
+    shape the renditions, and AUTO_QUALITY's target when it is on)."""
     return settings_signature(
         settings.thumb_widths,
         settings.webp_quality,
@@ -65,6 +95,28 @@ def signature_of(settings: Settings) -> str:
         avif_quality=settings.avif_quality,
         crops=settings.crop_sizes,
         manifest=settings.write_manifest,
+        quality_target=settings.quality_target if settings.auto_quality else None,
+        max_frames=settings.max_animation_frames,
+    )
+
+
+def metadata_problem(settings: Settings) -> str:
+    """Why outputs made under `settings` would carry more user metadata than S3 takes, or ""."""
+    signature = signature_of(settings)
+    metadata = Provenance(
+        key_digest="0" * 32,
+        etag="0" * _LONGEST_SOURCE[_ETAG],
+        settings_hash=settings_hash(signature),
+        settings=signature,
+        version_id="0" * _LONGEST_SOURCE[_VERSION_ID],
+        sequencer="0" * _LONGEST_SOURCE[_SEQUENCER],
+    ).as_metadata()
+    size = sum(len(name.encode()) + len(value.encode()) for name, value in metadata.items())
+    if size <= MAX_METADATA_BYTES:
+        return ""
+    return (
+        f"THUMB_SIZES and CROP_SIZES name too many renditions: the settings each output records "
+        f"would take {size} bytes of S3 user metadata, over S3's {MAX_METADATA_BYTES}"
     )
 
 

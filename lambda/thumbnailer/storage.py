@@ -168,6 +168,15 @@ class ObjectStore:
                 Metadata=dict(metadata),
             )
 
+    def list_keys(self, bucket: str, prefix: str) -> list[str]:
+        """Every key under `prefix` (ListObjectsV2, page by page)."""
+        keys: list[str] = []
+        with _transient(f"S3 ListObjectsV2 s3://{bucket}/{prefix}"):
+            pages = self._s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            for page in pages:
+                keys.extend(item["Key"] for item in page.get("Contents", []))
+        return keys
+
     def delete(self, bucket: str, key: str) -> None:
         with (
             span("S3 DeleteObject", bucket=bucket, key=key),
@@ -180,7 +189,7 @@ class DeadLetterQueue:
     """Sends the function's own failure records to the SQS dead-letter queue."""
 
     def __init__(self, queue_url: str, sqs_client: SQSClient | None = None) -> None:
-        self._url = queue_url
+        self.url = queue_url
         self._sqs = sqs_client or aws_client("sqs")
 
     def send(self, record: Mapping[str, Any], *, delay_seconds: int = 0) -> str:
@@ -195,7 +204,7 @@ class DeadLetterQueue:
             _transient("SQS SendMessage to the dead-letter queue"),
         ):
             response = self._sqs.send_message(
-                QueueUrl=self._url,
+                QueueUrl=self.url,
                 MessageBody=message_body(record),
                 MessageAttributes={
                     "reason": {"DataType": "String", "StringValue": str(record["reason"])}

@@ -114,7 +114,7 @@ def side_tables(rows: Sequence[Row], built_imports: dict[str, Any]) -> str:
         "| Module | Bytecode | Wall ms (best) | CPU ms |",
         "| --- | --- | ---: | ---: |",
     ]
-    for module in ("app", "thumbnailer.imaging"):
+    for module in ("app", "thumbnailer.image.renditions"):
         for label in ("with bytecode", "no bytecode"):
             figures = built_imports[f"{module}, {label}"]
             lines.append(
@@ -184,7 +184,7 @@ class Row:
 def run_case(case: Case, *, with_handler: bool = False) -> Row:
     from PIL import Image
 
-    from thumbnailer.formats import load_decoder, sniff_format
+    from thumbnailer.image.formats import load_decoder, sniff_format
 
     data = case.path.read_bytes()
     try:
@@ -286,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PIL import Image
 
     from scripts.bench import renditions as bench_renditions
-    from thumbnailer.settings import DEFAULT_AVIF_QUALITY
+    from thumbnailer.image.encoders import DEFAULT_AVIF_QUALITY
 
     # The reference decodes the 100 MP JPEG in full, on purpose.
     warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -299,8 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     named = {case.name: case for case in corpus()}
     methods = webp_methods(named["JPEG 12 MP"], named["GIF 100 frames"])
     charts = [named["JPEG 6 MP"].path, named["JPEG 24 MP"].path, zone_plate_jpeg()]
-    margins = imaging_variants("SHRINK_ON_LOAD_MARGIN", (1, 2), charts)
-    gaps = imaging_variants("REDUCING_GAP", (2.0, 1.0), [named["JPEG 2 MP"].path, *charts])
+    margins = imaging_variants("decode.SHRINK_ON_LOAD_MARGIN", (1, 2), charts)
+    gaps = imaging_variants("resize.REDUCING_GAP", (2.0, 1.0), [named["JPEG 2 MP"].path, *charts])
 
     print(f"\n{render_table(rows)}\n")
     print("Speed-up is the baseline's CPU time over the engine's. PSNR: the final 512w WebP vs an")
@@ -337,7 +337,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         photos, named["GIF 100 frames"].path.read_bytes()
     )
     print(f"\n{renditions_table}\n")
+    from scripts.bench import autoquality
+
+    auto_quality_table, auto_quality = autoquality.report()
+    print(f"\n{auto_quality_table}\n")
     checks = check_targets(rows) + side_targets(rows, built_imports)
+    checks += autoquality.targets(auto_quality)
     checks.append(
         (
             renditions["comparison"]["chosen"] == int(DEFAULT_AVIF_QUALITY),
@@ -349,7 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     checks.append(
         (
             default_ms["default (WebP 128w, 512w)"]
-            <= 1.1 * default_ms["before renditions (make_thumbnails)"],
+            <= 1.1 * default_ms["before renditions (one WebP per width)"],
             "the default renditions cost no more than the thumbnails before them (10% noise)",
         )
     )
@@ -376,6 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "shrink_margins": margins,
                 "reducing_gaps": gaps,
                 "renditions": renditions,
+                "auto_quality": auto_quality,
             },
             indent=2,
         )

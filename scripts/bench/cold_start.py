@@ -101,7 +101,7 @@ def built_package_imports(runs: int = 7) -> dict[str, Any]:
             "PYTHONDONTWRITEBYTECODE": "1",
             "PATH": os.environ.get("PATH", ""),
         }
-        for module in ("app", "thumbnailer.imaging"):
+        for module in ("app", "thumbnailer.image.renditions"):
             code = (
                 "import time; t, c = time.perf_counter(), time.process_time(); "
                 f"import {module}; "

@@ -120,8 +120,8 @@ def directory_cases(directory: Path) -> list[Case]:
 
 def ours(data: bytes) -> list[bytes]:
     """What the function runs with its default settings: WebP at each width."""
-    from thumbnailer.budget import pixel_budget
-    from thumbnailer.renditions import make_renditions
+    from thumbnailer.image.budget import pixel_budget
+    from thumbnailer.image.renditions import make_renditions
 
     made = make_renditions(data, WIDTHS, quality=QUALITY, max_pixels=pixel_budget(1024))
     by_name = {rendition.name: rendition.data for rendition in made.renditions}
@@ -216,24 +216,14 @@ def floor_runner(data: bytes) -> Callable[[], list[bytes]]:
     """What no JPEG thumbnailer can avoid: decoding at the DCT scale ours chooses, and the two
     WebP encodes of our thumbnails (made beforehand, untimed). `ours / floor` is the price of
     everything else, the resize above all."""
-    from thumbnailer.imaging import (
-        encode_webp,
-        exif_orientation,
-        open_image,
-        render,
-        shrink_on_load,
-        thumbnail_sizes,
-    )
+    from thumbnailer.image.decode import open_within_budget
+    from thumbnailer.image.encoders import encode_webp
+    from thumbnailer.image.render import render
 
     frames = render(data, WIDTHS, max_pixels=10**10).frames
 
     def run() -> list[bytes]:
-        image, image_format = open_image(data)
-        turned = exif_orientation(image) in (5, 6, 7, 8)
-        displayed = image.size[::-1] if turned else image.size
-        width, height = max(thumbnail_sizes(displayed, WIDTHS).values())
-        shrink_on_load(image, image_format, (height, width) if turned else (width, height))
-        image.load()
+        open_within_budget(data, WIDTHS, max_pixels=10**10, max_frames=1).image.load()
         return [encode_webp(frames[width], quality=QUALITY) for width in WIDTHS]
 
     return run

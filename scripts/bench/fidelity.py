@@ -17,9 +17,10 @@ def reference_512(data: bytes):
     """512 px wide without shortcuts: full decode, orientation, sRGB, one exact Lanczos."""
     from PIL import Image, ImageOps
 
-    from thumbnailer.colour import to_srgb
-    from thumbnailer.formats import load_decoder, sniff_format
-    from thumbnailer.imaging import target_size, to_resizable_mode
+    from thumbnailer.image.colour import to_srgb
+    from thumbnailer.image.formats import load_decoder, sniff_format
+    from thumbnailer.image.geometry import target_size
+    from thumbnailer.image.resize import to_resizable_mode
 
     image = Image.open(BytesIO(data), formats=[load_decoder(sniff_format(data[:64]) or "")])
     icc_profile = image.info.get("icc_profile")
@@ -33,7 +34,7 @@ def quality_figures(data: bytes, out_dir: Path) -> dict[str, float]:
     from PIL import Image
 
     from scripts.support.quality import psnr
-    from thumbnailer.imaging import render
+    from thumbnailer.image.render import render
 
     figures: dict[str, float] = {}
     try:
@@ -60,29 +61,34 @@ def webp_methods(still: Case, animated: Case) -> list[tuple[int, float, int, flo
     from PIL import Image
 
     from scripts.support.quality import psnr
-    from thumbnailer.imaging import encode_webp, render
+    from thumbnailer.image import encoders
+    from thumbnailer.image.render import render
 
     still_data = still.path.read_bytes()
     still_frames = render(still_data, WIDTHS, max_pixels=10**10).frames
     reference = reference_512(still_data)
     animation = render(animated.path.read_bytes(), WIDTHS, max_pixels=10**10)
 
-    def timed(frames, timing, method: int, runs: int) -> tuple[float, list[bytes]]:
+    def timed(frames, timing, runs: int) -> tuple[float, list[bytes]]:
         best, encoded = float("inf"), []
         for _ in range(runs):
             started = time.perf_counter()
             encoded = [
-                encode_webp(frames[w], quality=QUALITY, method=method, timing=timing)
-                for w in WIDTHS
+                encoders.encode_webp(frames[w], quality=QUALITY, timing=timing) for w in WIDTHS
             ]
             best = min(best, (time.perf_counter() - started) * 1000)
         return best, encoded
 
     rows = []
+    chosen = encoders.WEBP_METHOD, encoders.WEBP_ANIMATION_METHOD
     for method in range(7):
-        still_ms, encoded = timed(still_frames, None, method, 7)
+        try:
+            encoders.WEBP_METHOD = encoders.WEBP_ANIMATION_METHOD = method
+            still_ms, encoded = timed(still_frames, None, 7)
+            animation_ms, animated_encoded = timed(animation.frames, animation.timing, 1)
+        finally:
+            encoders.WEBP_METHOD, encoders.WEBP_ANIMATION_METHOD = chosen
         quality = psnr(Image.open(BytesIO(encoded[0])), reference)
-        animation_ms, animated_encoded = timed(animation.frames, animation.timing, method, 1)
         rows.append(
             (
                 method,
@@ -110,24 +116,29 @@ def imaging_variants(
     setting: str, values: Sequence[float], cases: Sequence[Path]
 ) -> list[tuple[str, float, float, float]]:
     """(image, value, render CPU ms, resize PSNR) for each value of one of the image core's
-    settings (SHRINK_ON_LOAD_MARGIN, REDUCING_GAP), the chosen value restored after."""
-    import thumbnailer.imaging as imaging
-    from scripts.support.quality import psnr
+    settings (decode.SHRINK_ON_LOAD_MARGIN, resize.REDUCING_GAP), the chosen value restored
+    after."""
+    import importlib
 
+    from scripts.support.quality import psnr
+    from thumbnailer.image.render import render
+
+    module_name, name = setting.split(".")
+    module = importlib.import_module(f"thumbnailer.image.{module_name}")
     rows = []
-    chosen = getattr(imaging, setting)
+    chosen = getattr(module, name)
     try:
         for path in cases:
             data = path.read_bytes()
             reference = reference_512(data)
             for value in values:
-                setattr(imaging, setting, value)
+                setattr(module, name, value)
                 best = float("inf")
                 for _ in range(5):
                     started = time.process_time()
-                    made = imaging.render(data, WIDTHS, max_pixels=10**10)
+                    made = render(data, WIDTHS, max_pixels=10**10)
                     best = min(best, (time.process_time() - started) * 1000)
                 rows.append((path.name, value, best, psnr(made.frames[512][0], reference)))
     finally:
-        setattr(imaging, setting, chosen)
+        setattr(module, name, chosen)
     return rows

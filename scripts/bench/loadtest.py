@@ -15,7 +15,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,9 +107,14 @@ def check_invariant(
     expected_thumbnails: dict[str, set[str]],
     output_keys: Iterable[str],
     dead_letter_counts: Counter[str],
+    *,
+    stale_outputs: Iterable[str] = (),
+    manifest_gaps: Mapping[str, Iterable[str]] | None = None,
 ) -> Verdict:
     """Every upload ends with all its thumbnails or exactly one DLQ record: never both,
-    never neither, never a part of its thumbnails."""
+    never neither, never a part of its thumbnails; no output for no upload (a deleted one's).
+    The fault suite adds: no output made from another version than its source's current one
+    (`stale_outputs`), no manifest listing a file that is missing (`manifest_gaps`)."""
     outputs = set(output_keys)
     verdict = Verdict()
     for key, thumbnails in expected_thumbnails.items():
@@ -126,6 +131,11 @@ def check_invariant(
     verdict.stray_outputs = sorted(outputs - claimed)
     for key in dead_letter_counts.keys() - expected_thumbnails.keys():
         verdict.violations[key] = f"{dead_letter_counts[key]} DLQ record(s) for no upload"
+    for key in stale_outputs:
+        verdict.violations[key] = "made from another version than its source's current one"
+    for manifest, missing in (manifest_gaps or {}).items():
+        if missing:
+            verdict.violations[manifest] = f"lists missing files: {', '.join(sorted(missing))}"
     return verdict
 
 

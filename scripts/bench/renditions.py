@@ -34,7 +34,7 @@ def best_ms(make: Callable[[], Any], runs: int) -> float:
 
 def reference(data: bytes, width: int) -> Image.Image:
     from scripts.bench.fidelity import reference_512
-    from thumbnailer.imaging import target_size
+    from thumbnailer.image.geometry import target_size
 
     full = reference_512(data)  # oriented, sRGB, 512 wide
     if width == 512:
@@ -46,8 +46,8 @@ def avif_against_webp(photos: Sequence[tuple[str, bytes]]) -> dict[str, Any]:
     """Per photo and width: WebP's bytes and SSIM, and AVIF's at each candidate quality; the
     lowest quality whose SSIM is at least WebP's everywhere is the one to choose."""
     from scripts.support.quality import ssim
-    from thumbnailer.imaging import encode_webp, render
-    from thumbnailer.renditions import encode_avif
+    from thumbnailer.image.encoders import encode_avif, encode_webp
+    from thumbnailer.image.render import render
 
     rows = []
     for name, data in photos:
@@ -82,8 +82,8 @@ def avif_against_webp(photos: Sequence[tuple[str, bytes]]) -> dict[str, Any]:
 
 def avif_speeds(photos: Sequence[tuple[str, bytes]], quality: int) -> list[tuple[int, float, int]]:
     """(speed, ms, bytes) of a 512w + 128w pair, averaged over the photos."""
-    from thumbnailer.imaging import render
-    from thumbnailer.renditions import encode_avif
+    from thumbnailer.image.encoders import encode_avif
+    from thumbnailer.image.render import render
 
     pictures = [render(data, WIDTHS, max_pixels=10**10).frames for _name, data in photos]
     rows = []
@@ -108,7 +108,8 @@ def avif_speeds(photos: Sequence[tuple[str, bytes]], quality: int) -> list[tuple
 def animated_avif(data: bytes, quality: int, speed: int) -> dict[str, float]:
     """The 512w of an animation as WebP (what is written) and as AVIF (what is not)."""
     from scripts.support.quality import ssim
-    from thumbnailer.imaging import encode_webp, render
+    from thumbnailer.image.encoders import encode_webp
+    from thumbnailer.image.render import render
 
     rendering = render(data, (512,), max_pixels=10**10)
     frames, timing = rendering.frames[512], rendering.timing
@@ -149,15 +150,20 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
 
 
 def configurations(data: bytes, runs: int = 5) -> list[tuple[str, float, int]]:
-    """(configuration, ms, bytes out) of `make_renditions`, and of today's `make_thumbnails`."""
-    from thumbnailer.imaging import make_thumbnails
-    from thumbnailer.renditions import make_renditions
+    """(configuration, ms, bytes out) of `make_renditions`, and of what came before it: one
+    decode, then one WebP per width (the function before renditions existed)."""
+    from thumbnailer.image.encoders import encode_webp
+    from thumbnailer.image.render import render
+    from thumbnailer.image.renditions import make_renditions
 
     def thumbnails() -> int:
-        made = make_thumbnails(data, WIDTHS, quality=WEBP_QUALITY, max_pixels=10**10)
-        return sum(len(t.data) for t in made.thumbnails)
+        made = render(data, WIDTHS, max_pixels=10**10)
+        return sum(
+            len(encode_webp(frames, quality=WEBP_QUALITY, timing=made.timing))
+            for frames in made.frames.values()
+        )
 
-    rows = [("before renditions (make_thumbnails)", best_ms(thumbnails, runs), thumbnails())]
+    rows = [("before renditions (one WebP per width)", best_ms(thumbnails, runs), thumbnails())]
     for name, options in CONFIGURATIONS.items():
 
         def renditions(options: dict[str, Any] = options) -> int:
@@ -169,22 +175,24 @@ def configurations(data: bytes, runs: int = 5) -> list[tuple[str, float, int]]:
 
 
 def description_costs(data: bytes) -> dict[str, float]:
-    """ms of the saliency map + focus, and of the placeholder, on the 128w thumbnail."""
-    from thumbnailer.imaging import render
-    from thumbnailer.placeholder import placeholder_for
-    from thumbnailer.saliency import SaliencyMap
+    """ms of the saliency map + focus, and of the placeholders, on the 128w thumbnail."""
+    from thumbnailer.image.placeholder import data_url, placeholder_for, thumbhash
+    from thumbnailer.image.render import render
+    from thumbnailer.image.saliency import SaliencyMap
 
     picture = render(data, (128,), max_pixels=10**10).frames[128][0]
     return {
         "saliency": best_ms(lambda: SaliencyMap(picture).focus(), 7),
         "placeholder": best_ms(lambda: placeholder_for(picture), 7),
+        "data_url": best_ms(lambda: data_url(picture, picture.size), 7),
+        "thumbhash": best_ms(lambda: thumbhash(picture), 7),
+        "data_url_chars": len(placeholder_for(picture).data_url),
     }
 
 
 def report(photos: Sequence[tuple[str, bytes]], animation: bytes) -> tuple[str, dict[str, Any]]:
     """The renditions section of `make bench`, as Markdown, and its figures."""
-    from thumbnailer.renditions import AVIF_SPEED
-    from thumbnailer.settings import DEFAULT_AVIF_QUALITY
+    from thumbnailer.image.encoders import AVIF_SPEED, DEFAULT_AVIF_QUALITY
 
     quality = int(DEFAULT_AVIF_QUALITY)
     comparison = avif_against_webp(photos)
@@ -226,8 +234,10 @@ def report(photos: Sequence[tuple[str, bytes]], animation: bytes) -> tuple[str, 
     lines += ["| Renditions of the 12 MP JPEG | ms | bytes out |", "| --- | ---: | ---: |"]
     lines += [f"| {name} | {ms:.0f} | {size:,} |" for name, ms, size in costs]
     lines.append(
-        f"\nOn the 128w thumbnail: saliency + focus {described['saliency']:.1f} ms, BlurHash + "
-        f"dominant colour {described['placeholder']:.1f} ms"
+        f"\nOn the 128w thumbnail: saliency + focus {described['saliency']:.1f} ms; placeholder "
+        f"{described['placeholder']:.1f} ms in all, of which data_url {described['data_url']:.1f} "
+        f"ms ({described['data_url_chars']} characters) and ThumbHash "
+        f"{described['thumbhash']:.1f} ms, the rest BlurHash and the dominant colour"
     )
     figures = {
         "comparison": comparison,

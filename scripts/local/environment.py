@@ -83,6 +83,11 @@ def _serve(
     exit_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle: it stops us
     os.environ.update(env)
+    # Spawning re-imports the runner's main module here first, and with it whatever of the
+    # function it imported (the ops demo imports the ops tools, which import the function's
+    # observability): modules that read the environment at import, before it was the function's.
+    # Lambda imports the function into a fresh interpreter; forget them so the init below does.
+    _forget_function_modules()
     if log_path:
         # Powertools logs to stdout; keep the function's output out of the runner's terminal.
         sys.stdout = sys.stderr = open(log_path, "a", buffering=1)  # noqa: SIM115
@@ -102,6 +107,14 @@ def _serve(
         except EOFError:
             return
         connection.send(_run(function, init_error, event_json, timeout_seconds))
+
+
+def _forget_function_modules() -> None:
+    """Drop every module loaded from the function's code root from this process's cache."""
+    for name, module in list(sys.modules.items()):
+        origin = getattr(module, "__file__", None)
+        if origin and Path(os.path.abspath(origin)).is_relative_to(LAMBDA_DIR):
+            del sys.modules[name]
 
 
 def _run(

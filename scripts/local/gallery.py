@@ -2,10 +2,12 @@
 
 A static page that works from the file system and fetches nothing from the internet: per
 upload a `<picture>` (AVIF source before WebP, `srcset`/`sizes` from the widths, `width` and
-`height` from the manifest so that nothing shifts), its BlurHash placeholder painted on a
-canvas until the image arrives (the decoder is inline), the crops beside it, and every
-failure with its dead-letter reason, and every rendition file in a table. A script in the
-page records what the browser decoded into `<pre id="check">`, which the browser test reads.
+`height` from the manifest so that nothing shifts) over its placeholder (the manifest's
+`data_url`, an `<img>`: it paints with scripts off), the 512w in a square card at the
+manifest's focus (`object-fit: cover`, `object-position`), the crops beside it, every failure
+with its dead-letter reason and explanation, and every rendition file in a table. A script in
+the page records what the browser decoded into `<pre id="check">`, which the browser test
+reads; nothing else needs it.
 """
 
 from __future__ import annotations
@@ -28,12 +30,13 @@ _PICTURE_ORDER = ("avif", "webp")
 @dataclass(frozen=True)
 class Upload:
     """One uploaded image: its key, a description, the output keys made from it, and the
-    dead-letter reason if it failed."""
+    dead-letter reason and its explanation if it failed."""
 
     key: str
     description: str
     outputs: list[str]
     dlq_reason: str = ""
+    dlq_message: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,8 @@ def write_gallery(out_dir: Path, uploads: list[Upload]) -> Path:
     """Write `out_dir/index.html` over the files the demo downloaded into `out_dir`."""
     sections = [_section(out_dir, upload) for upload in uploads if not upload.dlq_reason]
     failures = [
-        f"<li><code>{html.escape(u.key)}</code>: {html.escape(u.dlq_reason)}</li>"
+        f"<li><code>{html.escape(u.key)}</code>: {html.escape(u.dlq_reason)}"
+        f' <span class="explanation">{html.escape(u.dlq_message)}</span></li>'
         for u in uploads
         if u.dlq_reason
     ]
@@ -110,7 +114,10 @@ def _section(out_dir: Path, upload: Upload) -> str:
     placeholder = manifest.get("placeholder", {})
     focus = manifest.get("focus", {"x": 0.5, "y": 0.5})
     position = f"{focus['x'] * 100:.1f}% {focus['y'] * 100:.1f}%"
-    main = _picture(widths, alt=upload.key, placeholder=placeholder, position=position)
+    main = _picture(widths, alt=upload.key, placeholder=placeholder)
+    card = _picture(
+        [p for p in widths if p.name == "512w"], alt=f"{upload.key} card", position=position
+    )
     beside = "".join(
         _picture([p for p in crops if p.name == name], alt=f"{upload.key} {name}", crop=True)
         for name in dict.fromkeys(p.name for p in crops)
@@ -120,11 +127,13 @@ def _section(out_dir: Path, upload: Upload) -> str:
         facts += (
             f" · focus {focus['x']:.2f}, {focus['y']:.2f} · "
             f"{html.escape(placeholder.get('algorithm', ''))} "
-            f"<code>{html.escape(placeholder.get('hash', ''))}</code>"
+            f"<code>{html.escape(placeholder.get('hash', ''))}</code> · thumbhash "
+            f"<code>{html.escape(placeholder.get('thumbhash', ''))}</code> · data_url "
+            f"{len(placeholder.get('data_url', ''))} characters"
         )
     return (
         f'<section class="upload"><h2><code>{html.escape(upload.key)}</code></h2>'
-        f'<p class="facts">{facts}</p><div class="renditions">{main}'
+        f'<p class="facts">{facts}</p><div class="renditions">{main}{card}'
         f'<div class="crops">{beside}</div></div></section>'
     )
 
@@ -134,9 +143,11 @@ def _picture(
     *,
     alt: str,
     placeholder: dict | None = None,
-    position: str = "50% 50%",
+    position: str = "",
     crop: bool = False,
 ) -> str:
+    """A `<picture>` of `pictures` in a frame: over the placeholder's `data_url` if given, in
+    a square card at `position` (`object-position`) if given."""
     if not pictures:
         return ""
     largest = max(pictures, key=lambda p: (p.width, p.format == "webp"))
@@ -151,20 +162,22 @@ def _picture(
         if any(p.format == fmt for p in pictures)
     )
     colour = (placeholder or {}).get("color", "transparent")
-    canvas = ""
-    if placeholder and placeholder.get("hash"):
-        canvas = (
-            f'<canvas class="placeholder" width="32" '
-            f'height="{max(1, round(32 * fallback.height / fallback.width))}" '
-            f'data-blurhash="{html.escape(placeholder["hash"])}"></canvas>'
+    under = ""
+    if placeholder and placeholder.get("data_url"):
+        under = (
+            f'<img class="placeholder" src="{html.escape(placeholder["data_url"])}" alt=""'
+            f' aria-hidden="true">'
         )
+    kind = "crop" if crop else "card" if position else "main"
+    style = f' style="object-position: {position}"' if position else ""
     return (
-        f'<figure class="{"crop" if crop else "main"}">'
+        f'<figure class="{kind}">'
         f'<div class="frame" style="background-color: {html.escape(colour)}; '
-        f'max-width: {fallback.width}px">{canvas}<picture>{sources}'
+        f'max-width: {fallback.width}px">{under}<picture>{sources}'
         f'<img src="{_url(fallback.key)}" width="{fallback.width}" height="{fallback.height}"'
-        f' alt="{html.escape(alt)}" decoding="async" style="object-position: {position}">'
-        f"</picture></div><figcaption>{html.escape(fallback.name)}</figcaption></figure>"
+        f' alt="{html.escape(alt)}" decoding="async"{style}>'
+        f"</picture></div><figcaption>{html.escape(fallback.name)}"
+        f'{" card, object-position " + position if position else ""}</figcaption></figure>'
     )
 
 
@@ -185,9 +198,12 @@ figure { margin: 0; }
 .frame { position: relative; overflow: hidden; }
 .frame img { display: block; width: 100%; height: auto; position: relative; }
 .crop .frame img { max-width: 256px; }
-canvas.placeholder { position: absolute; inset: 0; width: 100%; height: 100%;
+img.placeholder { position: absolute; inset: 0; width: 100%; height: 100%;
   transition: opacity .3s; }
-canvas.placeholder.loaded { opacity: 0; }
+img.placeholder.loaded { opacity: 0; }
+.card .frame { width: 256px; aspect-ratio: 1 / 1; }
+.card .frame img { width: 100%; height: 100%; object-fit: cover; }
+.explanation { color: #666; }
 .facts, figcaption { color: #666; font-size: 13px; }
 .failures code { color: #a00; }
 img.file { max-width: 160px; height: auto; }

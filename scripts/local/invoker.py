@@ -91,7 +91,9 @@ class LambdaInvoker:
     ) -> None:
         self._env, self._dlq_url, self._sqs = env, dlq_url, sqs
         self._max_retries = max_retries
-        self._timeout, self._retry_delay = timeout_seconds, retry_delay_seconds
+        # The function's Timeout; like UpdateFunctionConfiguration, a change applies from the
+        # next invocation on.
+        self.timeout_seconds, self._retry_delay = timeout_seconds, retry_delay_seconds
         self._log_path = str(log_path) if log_path else None
         self._handler = handler
         self._slots = threading.BoundedSemaphore(workers)
@@ -106,7 +108,7 @@ class LambdaInvoker:
         with self._slots:
             environment = self._checkout()
             try:
-                result = environment.invoke(event_json, self._timeout)
+                result = environment.invoke(event_json, self.timeout_seconds)
             except EnvironmentLostError as lost:
                 self._discard(environment)
                 if self._closed.is_set():

@@ -135,6 +135,10 @@ class LocalStack:
             "AVIF_QUALITY": str(parameters["AvifQuality"]),
             "CROP_SIZES": str(parameters["CropSizes"]),
             "WRITE_MANIFEST": str(parameters["WriteManifest"]),
+            "AUTO_QUALITY": str(parameters["AutoQuality"]),
+            "QUALITY_TARGET": str(parameters["QualityTarget"]),
+            # As the template sets it without notifications: declared, and empty.
+            "NOTIFICATION_TOPIC_ARN": "",
             **self.overrides,
         }
         # The template's NotificationConfiguration on the input bucket: ObjectCreated, and

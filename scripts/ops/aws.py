@@ -109,10 +109,13 @@ def list_pages(
 
 
 def stack_configuration(stack_name: str) -> tuple[dict[str, str], dict[str, str]]:
-    """The stack's outputs, and the environment its ThumbnailFunction runs with."""
+    """The stack's outputs, and the environment its ThumbnailFunction runs with (with the
+    memory Lambda gives it, which sizes the default pixel budget, as Lambda sets it)."""
     [stack] = aws_client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
     outputs = {item["OutputKey"]: item["OutputValue"] for item in stack.get("Outputs", [])}
     function = aws_client("lambda").get_function_configuration(
         FunctionName=outputs["ThumbnailFunctionName"]
     )
-    return outputs, dict(function.get("Environment", {}).get("Variables", {}))
+    environment = dict(function.get("Environment", {}).get("Variables", {}))
+    environment["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = str(function["MemorySize"])
+    return outputs, environment

@@ -1,12 +1,14 @@
 """`make backfill`: make the thumbnails that are missing or out of date, for a whole prefix.
 
 For objects uploaded before the stack existed, or after ThumbnailSizes, WebPQuality or the
-renditions (OutputFormats, AvifQuality, CropSizes, WriteManifest) changed.
+renditions (OutputFormats, AvifQuality, CropSizes, WriteManifest, AutoQuality, QualityTarget)
+changed.
 It lists the input prefix in key order and hands every object to the function's own
-`ThumbnailService`, whose one-HeadObject check skips what is up to date: thumbnails exist for
-every current width and their metadata records the source's ETag and the settings (widths,
-qualities, formats, crops, manifest) that made them. Everything else is made, by several
-workers at once.
+`ThumbnailService`, whose one-HeadObject check of the set's marker skips what looks up to date.
+A set that looks up to date is then checked file by file (`CompleteSets`): every rendition and
+the manifest exist and their metadata records the source's ETag and the settings (widths,
+qualities, formats, crops, manifest) that made them. A set missing a file, or holding one made
+from another version, is made again. Everything else is made, by several workers at once.
 
 Resumable: after each page of the listing is done, a checkpoint file records its last key, and
 a re-run continues after it (`--restart` starts over; a checkpoint made under other settings is
@@ -40,9 +42,20 @@ from scripts.ops.common import (
     resolve_deployment,
 )
 from thumbnailer.errors import SettingsError, TransientError
+from thumbnailer.image.renditions import formats_for
+from thumbnailer.keys import planned_keys, relative_key
 from thumbnailer.models import BACKFILL_EVENT, Outcome, SourceObject, Status
 from thumbnailer.processing import ThumbnailService
-from thumbnailer.provenance import signature_of
+from thumbnailer.provenance import (
+    Provenance,
+    key_digest,
+    normalise_etag,
+    settings_hash,
+    signature_of,
+)
+from thumbnailer.settings import Settings
+from thumbnailer.stages.writer import Writer
+from thumbnailer.storage import ObjectStore
 
 DEFAULT_CHECKPOINT = Path("out/backfill-checkpoint.json")
 SHOWN_FAILURES = 20
@@ -128,6 +141,54 @@ class ProgressLine:
             print(text, file=self._out, flush=True)
 
 
+class CompleteSets:
+    """The marker speaks for a set only if nothing happened to the rest: this checks every file
+    (one HeadObject each) of the still's set or the animation's, and remakes a set that is not
+    whole and current."""
+
+    def __init__(self, settings: Settings, store: ObjectStore | None = None) -> None:
+        self._settings = settings
+        self._store = store or ObjectStore()
+        signature = signature_of(settings)
+        self._hash = settings_hash(signature)
+        self._writer = Writer(settings, self._store, signature=signature, settings_hash=self._hash)
+
+    def complete(self, source: SourceObject) -> bool:
+        """The still's set whole and current; or the animation's (WebP only), and no file of
+        a still's other formats beside it (a still that lost one of its AVIFs is not one)."""
+        still, animation = (self._keys(source, animated) for animated in (False, True))
+        if all(self._current(key, source) for key in still):
+            return True
+        only_still = [key for key in still if key not in animation]
+        return all(self._current(key, source) for key in animation) and not any(
+            self._store.head(self._settings.output_bucket, key) for key in only_still
+        )
+
+    def _keys(self, source: SourceObject, animated: bool) -> list[str]:
+        settings = self._settings
+        return planned_keys(
+            relative_key(source.key, settings.input_prefix) or "",
+            widths=settings.thumb_widths,
+            formats=formats_for(settings.output_formats, animated=animated),
+            crops=settings.crop_sizes,
+            manifest=settings.write_manifest,
+        )
+
+    def _current(self, key: str, source: SourceObject) -> bool:
+        info = self._store.head(self._settings.output_bucket, key)
+        made = Provenance.from_metadata(info.metadata) if info else None
+        return (
+            made is not None
+            and made.key_digest == key_digest(source.key)
+            and made.etag == normalise_etag(source.etag)
+            and made.settings_hash == self._hash
+        )
+
+    def remake(self, source: SourceObject) -> Outcome:
+        relative = relative_key(source.key, self._settings.input_prefix) or ""
+        return self._writer.write(source, relative)
+
+
 def backfill(
     service: ThumbnailService,
     bucket: str,
@@ -138,6 +199,7 @@ def backfill(
     workers: int = 4,
     page_size: int = S3_MAX_PAGE,
     limit: int | None = None,
+    sets: CompleteSets | None = None,
 ) -> Tally:
     tally = Tally()
     progress = ProgressLine(out)
@@ -151,7 +213,7 @@ def backfill(
                 page = page[: limit - tally.listed]
             tally.listed += len(page)
             errors_before = len(tally.errors)
-            futures = {pool.submit(_process, service, bucket, item): item for item in page}
+            futures = {pool.submit(_process, service, sets, bucket, item): item for item in page}
             for future in as_completed(futures):
                 tally.add(futures[future].key, _result(future))
                 progress.show(tally)
@@ -171,11 +233,16 @@ def backfill(
     return tally
 
 
-def _process(service: ThumbnailService, bucket: str, item: ListedObject) -> Outcome:
+def _process(
+    service: ThumbnailService, sets: CompleteSets | None, bucket: str, item: ListedObject
+) -> Outcome:
     source = SourceObject(
         bucket=bucket, key=item.key, event_name=BACKFILL_EVENT, size=item.size, etag=item.etag
     )
-    return service.process(source, report_bad_objects=False)
+    outcome = service.process(source, report_bad_objects=False)
+    if sets and outcome.reason == "up_to_date" and not sets.complete(outcome.source):
+        return sets.remake(outcome.source)
+    return outcome
 
 
 def _result(future: Future[Outcome]) -> Outcome | Exception:
@@ -217,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"backfill: {exc}; {CONFIGURATION_HINT}", file=sys.stderr)
         return 2
+    except (ClientError, BotoCoreError) as exc:  # no credentials or region, as for redrive
+        print(f"backfill: AWS error: {exc}", file=sys.stderr)
+        return 1
     bucket = args.bucket or deployment.input_bucket
     if not bucket:
         parser.error("--bucket is required without --stack-name")
@@ -243,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
                 workers=args.workers,
                 page_size=args.page_size,
                 limit=args.limit,
+                sets=CompleteSets(settings),
             )
     except KeyboardInterrupt:
         print(f"\ninterrupted: run it again to resume (checkpoint {args.checkpoint})")

@@ -1,10 +1,13 @@
 """What the operations scripts (redrive, backfill) share.
 
 They process objects with the function's own `ThumbnailService`, configured exactly as the
-deployed function is: from the stack (`--stack-name`: its outputs and the function's own
-environment), or from the function's environment variables set in this shell (OUTPUT_BUCKET,
-DLQ_URL, THUMB_SIZES, WEBP_QUALITY, INPUT_PREFIX, NOTIFICATION_TOPIC_ARN), which is how local
-runs work. Like the function, they announce what they make when a notification topic is set.
+deployed function is: from the stack (`--stack-name`: its outputs, the function's own
+environment and its memory), or from the function's environment variables set in this shell,
+every one of them (settings.ENV_VARS; empty where the function's is empty), which is how local
+runs work. A shell that lacks one is refused: a tool running with a default where the function
+has a setting would make other sets than the function does (fewer formats, other widths) or
+judge every object outside its prefix. Like the function, they announce what they make when a
+notification topic is set.
 """
 
 from __future__ import annotations
@@ -21,14 +24,15 @@ from typing import TextIO
 import boto3
 
 from scripts.ops.aws import stack_configuration
+from thumbnailer.errors import SettingsError
 from thumbnailer.observability import logger
 from thumbnailer.processing import ThumbnailService
-from thumbnailer.settings import Settings
+from thumbnailer.settings import ENV_VARS, Settings
 
 LOG_DIR = Path("out/logs")
 CONFIGURATION_HINT = (
-    "give --stack-name NAME, or set the function's environment variables "
-    "(OUTPUT_BUCKET, DLQ_URL, THUMB_SIZES, WEBP_QUALITY, INPUT_PREFIX)"
+    "give --stack-name NAME, or set every one of the function's environment variables "
+    f"as the function has them ({', '.join(ENV_VARS)})"
 )
 
 
@@ -72,6 +76,12 @@ def resolve_deployment(
             Settings.from_env({**function_env, **given}),
             outputs.get("InputBucketName"),
             outputs.get("FailedEventQueueUrl"),
+        )
+    unset = [name for name in ENV_VARS if name not in os.environ and name not in given]
+    if unset:
+        raise SettingsError(
+            f"the function's configuration is incomplete in this shell: {', '.join(unset)} "
+            "unset (a default may not be the function's setting)"
         )
     return Deployment(
         Settings.from_env({**os.environ, **given}),

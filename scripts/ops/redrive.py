@@ -12,14 +12,19 @@ queue given with --queue-url. They hold these kinds of message, and all are unde
 
 Each object named in a message goes through `ThumbnailService.process`, as an event would:
 same checks, same output, and an object replaced or deleted since then is not made from stale
-bytes. A message is deleted only once every object in it is done. An object that fails again
-gets exactly one fresh function record with the new reason (and `replays` counted up), sent
-before the old message is deleted: to the dead-letter queue if the object is still bad, to the
-failed-event queue (which alarms) if the world failed again. A failed event with several
-objects is split that way, so after a replay the queues hold one record per failing object.
-`--still-bad archive` appends the records of objects still bad to a JSON Lines file instead,
-and `--still-bad drop` only prints them: either brings the queue back to empty. Two messages
-for the same object in one run are replayed once and leave at most one record. Messages it does
+bytes. A message is deleted only once every object in it is done: written, deleted, up to date,
+superseded or gone; a replay that did not do the work (the object outside this run's input
+prefix) keeps the message. An object that fails again gets exactly one fresh function record
+with the new reason (and `replays` counted up), sent before the old message is deleted: to the
+dead-letter queue if the object is still bad, to the failed-event queue (which alarms) if the
+world failed again: the stack's or FAILED_EVENT_QUEUE_URL, else the queue the message came
+from; never the dead-letter queue (a message of the dead-letter queue with no failed-event
+queue known is kept). A failed event with several objects is split that way, so after a replay
+the queues hold one record per failing object. `--still-bad archive` appends the records of
+objects still bad to a JSON Lines file instead (after every re-queue succeeded, and once per
+object, reason and message: a re-run after a failure appends nothing twice), and
+`--still-bad drop` only prints them: either brings the queue back to empty. Two messages for
+the same object in one run are replayed once and leave at most one record. Messages it does
 not understand are left as they were. `--dry-run` only lists what would be replayed, and
 changes nothing.
 """
@@ -40,6 +45,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from scripts.ops.aws import DeadLetterMailbox, QueueMessage
 from scripts.ops.common import (
     CONFIGURATION_HINT,
+    FAILED_EVENT_QUEUE_ENV_VAR,
     LOG_DIR,
     add_deployment_arguments,
     function_output_to,
@@ -48,8 +54,9 @@ from scripts.ops.common import (
 )
 from thumbnailer.errors import SettingsError, TransientError
 from thumbnailer.models import SourceObject, Status
-from thumbnailer.processing import FAILURE_RECORD_SCHEMA, ThumbnailService
+from thumbnailer.processing import ThumbnailService
 from thumbnailer.provenance import normalise_etag
+from thumbnailer.stages.dead_letters import FAILURE_RECORD_SCHEMA
 from thumbnailer.storage import DeadLetterQueue
 
 FUNCTION_RECORD = "function record"
@@ -64,6 +71,13 @@ REQUEUE_DELAY_SECONDS = 900
 MAX_DETAIL = 160  # characters of a reason or error shown per line; the records keep them whole
 REQUEUE, ARCHIVE, DROP = "requeue", "archive", "drop"  # --still-bad
 DEFAULT_ARCHIVE = LOG_DIR.parent / "still-bad.jsonl"
+#: Skips that mean the object is done with (it is gone); any other skip did not do the work.
+DONE_SKIPS = frozenset({"object_missing"})
+
+
+class NotDoneError(Exception):
+    """The replay did not do what the function would have (the object is outside the prefix
+    this run was given): the message is kept."""
 
 
 @dataclass(frozen=True)
@@ -172,7 +186,8 @@ class Redrive:
         archive: Path = DEFAULT_ARCHIVE,
     ) -> None:
         self._service, self._dead_letters = service, dead_letters
-        self._failed_events = failed_events or dead_letters
+        self._failed_events = failed_events
+        self._transient_queue: DeadLetterQueue | None = failed_events
         self._out, self._dry_run = out, dry_run
         self._still_bad, self._archive = still_bad, archive
         self.summary = Summary()
@@ -184,6 +199,11 @@ class Redrive:
     def run(self, mailbox: DeadLetterMailbox, max_messages: int) -> Summary:
         """Replay up to `max_messages` messages of `mailbox`."""
         self._mailbox, self._kept = mailbox, []
+        # The world's failures go back to the failed-event queue (it alarms until they are
+        # done): without one known, to the queue they came from, unless that is the DLQ.
+        self._transient_queue = self._failed_events or (
+            None if mailbox.url == self._dead_letters.url else DeadLetterQueue(mailbox.url)
+        )
         seen: set[str] = set()
         try:
             # Bounded: every round handles at least one new message or ends the loop.
@@ -232,33 +252,61 @@ class Redrive:
             if identity in self._replayed:
                 continue  # replayed earlier in this run; it has its record if it still fails
             new += 1
-            failure = self._replay(source)
+            try:
+                failure = self._replay(source)
+            except NotDoneError as exc:
+                self._keep(letter, f"the replay did not do the work: {exc}")
+                return
             self._replayed[identity] = failure[0] if failure else None
             if failure:
                 failures.append((source, *failure))
+        records = []
+        for source, reason, message, retryable in failures:
+            record = self._service.failure_record(
+                source, reason=reason, message=message, retryable=retryable
+            )
+            record["replays"] = letter.replays + 1
+            records.append((source, record, retryable))
         try:
-            for source, reason, message, retryable in failures:
-                record = self._service.failure_record(
-                    source, reason=reason, message=message, retryable=retryable
-                )
-                record["replays"] = letter.replays + 1
+            # Every re-queue first, the archive after: a failure to re-queue keeps the
+            # message with nothing archived yet (the re-run archives it once).
+            for _source, record, retryable in records:
+                if retryable or self._still_bad == REQUEUE:
+                    self._sent.add(self._requeue(record, retryable))
+            for source, record, retryable in records:
                 if not retryable and self._still_bad != REQUEUE:
                     self._set_aside(source, record)
-                    continue
-                queue = self._failed_events if retryable else self._dead_letters
-                self._sent.add(queue.send(record, delay_seconds=REQUEUE_DELAY_SECONDS))
         except (TransientError, OSError) as exc:
-            self._print("kept", f"message {letter.message.message_id}", f"cannot re-queue: {exc}")
-            self._kept.append(letter.message)
-            self.summary.skipped += 1
+            self._keep(letter, f"cannot re-queue: {exc}")
             return
-        self._mailbox.delete(letter.message)
+        try:
+            self._mailbox.delete(letter.message)
+        except (ClientError, BotoCoreError) as exc:
+            # Visible again at the end of the run, not in VISIBILITY_TIMEOUT_SECONDS: the next
+            # run finds it done, or merges it with its re-queued record.
+            self._keep(letter, f"cannot delete: {exc}")
+            return
         if not new:
             self.summary.duplicates += 1
 
+    def _keep(self, letter: DeadLetter, why: str) -> None:
+        self._print("kept", f"message {letter.message.message_id}", why)
+        self._kept.append(letter.message)
+        self.summary.skipped += 1
+
+    def _requeue(self, record: dict, retryable: bool) -> str:
+        if not retryable:
+            return self._dead_letters.send(record, delay_seconds=REQUEUE_DELAY_SECONDS)
+        if self._transient_queue is None:
+            raise TransientError(
+                "no failed-event queue for the world's failure (give --stack-name, or "
+                f"{FAILED_EVENT_QUEUE_ENV_VAR}); never the dead-letter queue"
+            )
+        return self._transient_queue.send(record, delay_seconds=REQUEUE_DELAY_SECONDS)
+
     def _set_aside(self, source: SourceObject, record: dict) -> None:
         """--still-bad archive / drop: the record leaves the queue, into a file or nowhere."""
-        if self._still_bad == ARCHIVE:
+        if self._still_bad == ARCHIVE and _archive_identity(record) not in self._archived():
             self._archive.parent.mkdir(parents=True, exist_ok=True)
             with open(self._archive, "a", encoding="utf-8") as archive:
                 archive.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -268,6 +316,13 @@ class Redrive:
             str(self._archive) if self._still_bad == ARCHIVE else "not re-queued",
         )
         self.summary.set_aside += 1
+
+    def _archived(self) -> set[tuple]:
+        """What the archive already holds: a re-run after an interruption adds none twice."""
+        if not self._archive.exists():
+            return set()
+        lines = self._archive.read_text(encoding="utf-8").splitlines()
+        return {_archive_identity(json.loads(line)) for line in lines if line.strip()}
 
     def _replay(self, source: SourceObject) -> tuple[str, str, bool] | None:
         """None if the object is done; else its new failure: reason, message, retryable."""
@@ -282,10 +337,20 @@ class Redrive:
             self.summary.still_failing += 1
             return outcome.reason, outcome.message, False
         label = outcome.status.value + (f": {outcome.reason}" if outcome.reason else "")
+        if outcome.status is Status.SKIPPED and outcome.reason not in DONE_SKIPS:
+            self._print("not replayed", _name(source), label)
+            raise NotDoneError(label)
         self._print("replayed", _name(source), label)
         self.summary.replayed += 1
         self.summary.outcomes[label] += 1
         return None
+
+
+def _archive_identity(record: dict) -> tuple:
+    """One archived record per object version, reason and message."""
+    return tuple(
+        record.get(name) for name in ("bucket", "key", "etag", "version_id", "reason", "message")
+    )
 
 
 def _name(source: SourceObject) -> str:

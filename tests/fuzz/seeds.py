@@ -90,4 +90,10 @@ def seeds() -> tuple[Seed, ...]:
         "heic": heic(picture),
         "avif": encode(picture, "AVIF", quality=60),
     }
+    from scripts.support.animation_files import broken_apngs, gifs_reaching_outside
+
+    made["gif-outside"] = gifs_reaching_outside((40, 30))["disposal 2, transparent"]
+    made["gif-larger-first"] = gifs_reaching_outside((40, 30))["first frame larger than the screen"]
+    made["apng-broken"] = broken_apngs((40, 30))["sequence number skipped"]
+    made["apng-broken-default"] = broken_apngs((40, 30), default=True)["frame data missing"]
     return tuple(Seed(name, data, size_fields(data)) for name, data in made.items())

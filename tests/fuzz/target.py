@@ -1,6 +1,10 @@
-"""The fuzz target: one upload through the image core, and the invariant every upload must keep.
+"""The fuzz target: one upload through the image core, as the function calls it with every
+option on (`make_renditions`: WebP and AVIF, two crops, the focus point and placeholder), and the
+invariant every upload must keep.
 
-Per input: thumbnails that decode (WebP, the size and frame count reported), or a
+Per input: renditions that decode (`tests.image_core.check_renditions`: every width and crop in
+each format, the size and frame count reported, each crop its box or the largest window of its
+shape a smaller source has, a valid BlurHash and `#rrggbb` colour), or a
 `BadObjectError` other than `unprocessable_image` (the boundary's last resort, which keeps such
 an upload out of retries in production, but which the fuzz reports: it deserves its own reason);
 anything else is a finding. Time and peak memory are bounded per input too:
@@ -12,14 +16,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from io import BytesIO
 from pathlib import Path
 
-from PIL import Image
-
-from thumbnailer.budget import BYTES_PER_BUDGET_PIXEL, MIN_BUDGET_PIXELS
+from tests.image_core import EVERY_OPTION, check_renditions
 from thumbnailer.errors import BadObjectError
-from thumbnailer.imaging import make_thumbnails
+from thumbnailer.image.budget import BYTES_PER_BUDGET_PIXEL, MIN_BUDGET_PIXELS
+from thumbnailer.image.renditions import make_renditions
 
 WIDTHS = (128, 512)  # the function's defaults
 QUALITY = 80
@@ -44,7 +46,7 @@ def check_upload(data: bytes) -> Result:
     baseline = _reset_peak_rss()
     started = time.perf_counter()
     try:
-        made = make_thumbnails(data, WIDTHS, quality=QUALITY, max_pixels=MAX_PIXELS)
+        made = make_renditions(data, WIDTHS, quality=QUALITY, max_pixels=MAX_PIXELS, **EVERY_OPTION)
     except BadObjectError as exc:
         made, outcome, message = None, exc.reason, str(exc)
     else:
@@ -56,13 +58,7 @@ def check_upload(data: bytes) -> Result:
     assert seconds <= MAX_SECONDS, f"took {seconds:.1f} s (bound {MAX_SECONDS} s)"
     assert peak is None or peak <= MAX_PEAK_BYTES, f"peak RSS grew {peak / 2**20:.0f} MiB"
     if made is not None:
-        assert len(made.thumbnails) == len(WIDTHS)
-        for thumbnail in made.thumbnails:
-            image = Image.open(BytesIO(thumbnail.data))
-            assert (image.format, image.size) == ("WEBP", thumbnail.size)
-            # libwebp merges identical consecutive frames (adding up their durations)
-            assert 1 <= getattr(image, "n_frames", 1) <= made.frames
-            image.load()
+        check_renditions(made, WIDTHS, **EVERY_OPTION)
     return Result(outcome, seconds, peak)
 
 

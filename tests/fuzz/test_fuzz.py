@@ -1,17 +1,28 @@
 """The fuzz in `make test`: a short, derandomized run (the same inputs every time), and every past
 finding replayed. `make fuzz` runs the same target for minutes (tests/fuzz/run.py)."""
 
+import math
 import os
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from tests.fuzz import target
 from tests.fuzz.mutations import uploads
 from tests.fuzz.target import check_upload
 
 FINDINGS = Path(__file__).parent / "findings"
 SHORT_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "1500"))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _bounded_by_count_not_by_the_clock():
+    """`make test` bounds the fuzz by its number of inputs; the target's seconds per input, a
+    wall-clock bound that a loaded machine trips, is for `make fuzz` alone."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(target, "MAX_SECONDS", math.inf, raising=False)
+        yield
 
 
 @settings(

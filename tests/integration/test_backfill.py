@@ -156,3 +156,19 @@ def test_bad_objects_are_listed_but_not_sent_to_the_dead_letter_queue(stack, cap
     assert "bad 1" in out
     assert "  uploads/old/broken.jpg: truncated_image" in out
     assert stack.dead_letters() == []
+
+
+def test_a_set_missing_one_rendition_is_made_again(stack, capsys, monkeypatch):
+    # GIVEN a finished backfill writing WebP and AVIF, then one AVIF deleted by hand (the
+    # marker, the last file written, is still there)
+    monkeypatch.setenv("OUTPUT_FORMATS", "webp,avif")
+    seed(stack, KEYS[:1])
+    run(capsys)
+    stack.s3.delete_object(Bucket=stack.output_bucket, Key="old/a_128w.avif")
+
+    # WHEN the backfill runs again
+    _, out = run(capsys)
+
+    # THEN it checked every rendition, not only the marker, and made the set whole again
+    assert "listed 1   written 1   up to date 0" in out
+    assert "old/a_128w.avif" in stack.output_keys()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from cfnlint.decode import cfn_yaml
+
+from tests.integration.conftest import sam_cli
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO_ROOT / "iac" / "template.yaml"
@@ -52,9 +53,7 @@ def _is_lambda_bytecode(path: Path, tag: str = "cpython-313") -> bool:
 @pytest.fixture(scope="module")
 def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Runs the real `sam build` once for the module, outside the repo's .aws-sam."""
-    sam = shutil.which("sam", path=str(Path(sys.executable).parent)) or shutil.which("sam")
-    if sam is None:
-        pytest.skip("the SAM CLI is not installed")
+    sam = sam_cli()
     build_dir = tmp_path_factory.mktemp("sam-build") / "build"
     result = subprocess.run(
         [sam, "build", "--template-file", str(TEMPLATE_PATH), "--build-dir", str(build_dir)],
@@ -201,7 +200,7 @@ def test_build_without_a_python_313_ships_no_bytecode_and_says_so(tmp_path: Path
     result = _host_build(target, bytecode_python="")
 
     # THEN the package holds its sources and no bytecode, and the build says why
-    assert (target / "thumbnailer" / "imaging.py").is_file()
+    assert (target / "thumbnailer" / "image" / "render.py").is_file()
     assert list(target.rglob("*.pyc")) == []
     assert "no python3.13 on this build machine" in result.stderr
 
@@ -219,7 +218,7 @@ def test_shipped_bytecode_loads_without_looking_at_the_sources(tmp_path: Path) -
     keys.write_text("this is not Python\n")
     os.utime(keys, (315532800, 315532800))
     result = subprocess.run(
-        [sys.executable, "-c", "import thumbnailer.keys as k; print(k.output_key_for.__name__)"],
+        [sys.executable, "-c", "import thumbnailer.keys as k; print(k.rendition_key.__name__)"],
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(target), "PYTHONDONTWRITEBYTECODE": "1"},
         capture_output=True,
@@ -233,4 +232,4 @@ def test_shipped_bytecode_loads_without_looking_at_the_sources(tmp_path: Path) -
     ] == []
     assert all(_is_lambda_bytecode(path, tag) for path in target.rglob("*.pyc"))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "output_key_for"
+    assert result.stdout.strip() == "rendition_key"

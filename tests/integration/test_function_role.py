@@ -264,6 +264,17 @@ def a_deleted_original(h: Harness, run: str) -> None:
     assert not set(thumbnails_of(key)) & set(h.stack.output_keys())
 
 
+def a_late_delete_of_a_replaced_upload(h: Harness, run: str) -> None:
+    # A delete whose key has an object again is followed to the current object (issue 18).
+    key = f"uploads/{run}/replaced.png"
+    record = h.stack.upload(key, PNG)
+    h.stack.s3.delete_object(Bucket=INPUT_BUCKET, Key=key)
+    h.deliver(event_of(h.stack.upload(key, encode(photo(64, 96), "PNG"))))
+    outcomes = h.deliver(event_of(removed(record, sequencer="00")))
+    assert outcomes is None or outcomes[0]["reason"] == "source_exists", outcomes
+    assert set(thumbnails_of(key)) <= set(h.stack.output_keys())
+
+
 def a_batch_operations_task(h: Harness, run: str) -> None:
     key = f"uploads/{run}/batch.png"
     h.stack.upload(key, PNG)
@@ -292,7 +303,8 @@ def paths(parameters: dict[str, str]) -> list[Path]:
         lambda_delivering_a_failed_event,
     ]
     syncs_deletes = parameters.get("SyncDeletes", SYNC_DELETES_DEFAULT) == "true"
-    return every + ([a_deleted_original] if syncs_deletes else [])
+    deletes = [a_deleted_original, a_late_delete_of_a_replaced_upload]
+    return every + (deletes if syncs_deletes else [])
 
 
 @dataclass(frozen=True)

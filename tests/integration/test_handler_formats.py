@@ -10,7 +10,7 @@ import app
 from scripts.support.sample_images import animation, encode, heic, moving_box_frames, photo
 from tests import icc_profiles
 from tests.integration.conftest import event_of
-from thumbnailer.budget import pixel_budget
+from thumbnailer.image.budget import pixel_budget
 
 
 def output_image(stack, key: str) -> Image.Image:

@@ -227,3 +227,27 @@ def test_batch_operations_make_every_rendition(stack, lambda_context, monkeypatc
     # THEN it succeeds with every rendition and the manifest
     assert result["resultCode"] == "Succeeded"
     assert stack.output_keys() == sorted(ALL_OF_BAG)
+
+
+def test_auto_quality_records_each_quality_and_score_and_a_new_target_remakes_the_set(stack):
+    # GIVEN a function with AUTO_QUALITY on (WebP, a 256x256 crop, the manifest)
+    on = {"crop_sizes": ((256, 256),), "write_manifest": True, "auto_quality": True}
+    record = stack.upload(KEY, PHOTO)
+    # WHEN an upload is processed
+    first = service_for(stack, **on).process(source_of(record))
+    manifest = json.loads(
+        stack.s3.get_object(Bucket=stack.output_bucket, Key="shop/bag.json")["Body"].read()
+    )
+    items = {item["key"]: item for item in manifest["renditions"]}
+    # THEN the measured renditions carry a quality and a score that reaches the target; the
+    # 128w one (too small to measure) the quality of the smallest measured one, and no score
+    assert first.status is Status.WRITTEN
+    for key in ("shop/bag_512w.webp", "shop/bag_256x256.webp"):
+        assert items[key]["score"] >= 75
+        assert 50 <= items[key]["quality"] <= 95
+    assert "score" not in items["shop/bag_128w.webp"]
+    assert items["shop/bag_128w.webp"]["quality"] == items["shop/bag_256x256.webp"]["quality"]
+    # AND the same settings again are up to date, while another target remakes the set
+    assert service_for(stack, **on).process(source_of(record)).status is Status.IGNORED
+    remade = service_for(stack, **on, quality_target=85).process(source_of(record))
+    assert remade.status is Status.WRITTEN

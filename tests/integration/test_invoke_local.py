@@ -66,11 +66,12 @@ def test_queue_mode_goes_through_the_ingest_queue_to_the_same_table(tmp_path):
     assert "IngestMode=queue" in result.stdout.splitlines()[0]
     log = (tmp_path / "thumbs" / "logs" / "function.jsonl").read_text()
     assert '"sqs_message_id"' in log
-    # AND the table is the same as in direct mode: thumbnails, or the DLQ reason
+    # AND the table is the same as in direct mode: thumbnails, or the DLQ reason and its
+    # explanation
     lines = (tmp_path / "thumbs" / "summary.txt").read_text().splitlines()
     [ok] = [line for line in lines if line.startswith("uploads/ok.jpg")]
     assert "128x85" in ok
     assert "512x341" in ok
     [scan] = [line for line in lines if line.startswith("uploads/scan.ico")]
-    assert scan.endswith("unsupported_format")
+    assert "unsupported_format: ICO images are not accepted (accepted: " in scan
     assert "1 processed, 1 sent to the dead-letter queue" in result.stdout

@@ -83,7 +83,9 @@ def test_a_crashing_or_hanging_function_costs_only_its_execution_environment():
         }
         dead = pipeline.dead_letters()
         assert sorted(dead, key=str) == sorted((done[key].event for key in crashes), key=str)
-        # AND the stand-in (same server, same data) and the runner carried on as usual
+        # AND the stand-in (same server, same data) and the runner carried on as usual, with a
+        # real thumbnail under the template's Timeout, not a limit meant to catch a hang
+        pipeline.invoker.timeout_seconds = 60.0
         pipeline.upload("uploads/crash/fine.jpg", encode(photo(300, 200), "JPEG"))
         fine = pipeline.wait_for(["uploads/crash/fine.jpg"], 60)["uploads/crash/fine.jpg"]
         assert fine.response["outcomes"][0]["status"] == "written"

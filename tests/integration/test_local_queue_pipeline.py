@@ -34,8 +34,9 @@ def pipeline():
 def settled(pipeline):
     """A good, a corrupt and an archived upload, queued while processing was paused."""
     # S3's test event, sent when the notification was configured, goes through first.
-    deadline = time.monotonic() + 30
-    while pipeline.ingest.pending() and time.monotonic() < deadline:
+    deadline = time.monotonic() + 120  # generous: a wait that expires fails, never carries on
+    while pipeline.ingest.pending():
+        assert time.monotonic() < deadline, "S3's test event was never taken off the ingest queue"
         time.sleep(0.1)
     pipeline.pause_ingest()
     pipeline.upload(GOOD, encode(photo(900, 600), "JPEG"))

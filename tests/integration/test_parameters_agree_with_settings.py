@@ -70,7 +70,9 @@ CASES: dict[str, list[tuple[str, bool]]] = {
     ],
     "MaxInputPixels": [
         ("0", OK),
-        ("1", OK),
+        ("1", REFUSED),  # every upload would go to the DLQ
+        ("3999999", REFUSED),
+        ("4000000", OK),
         ("67108864", OK),
         ("-1", REFUSED),
         ("1.5", REFUSED),
@@ -129,6 +131,21 @@ CASES: dict[str, list[tuple[str, bool]]] = {
         ("false", OK),
         ("True", REFUSED),
         ("yes", REFUSED),
+        ("", REFUSED),
+    ],
+    "AutoQuality": [
+        ("true", OK),
+        ("false", OK),
+        ("TRUE", REFUSED),
+        ("", REFUSED),
+    ],
+    "QualityTarget": [
+        ("0", OK),
+        ("75", OK),
+        ("100", OK),
+        ("101", REFUSED),
+        ("75.5", REFUSED),
+        ("075", REFUSED),
         ("", REFUSED),
     ],
     "Tracing": [

@@ -6,9 +6,11 @@ import json
 import pytest
 
 import app
-from scripts.ops import redrive
+from scripts.ops import backfill, redrive
 from scripts.support.sample_images import encode, photo
 from tests.integration.conftest import event_of, sqs_accepts
+from thumbnailer.errors import TransientError
+from thumbnailer.storage import DeadLetterQueue, ObjectStore
 
 JPEG = encode(photo(900, 600), "JPEG")
 CORRUPT = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
@@ -160,7 +162,7 @@ def test_two_records_of_one_object_leave_one(stack, lambda_context, capsys):
     assert "duplicate messages removed: 1" in out
 
 
-def test_a_transient_failure_is_recorded_with_its_reason(stack, lambda_context, capsys):
+def test_a_transient_failure_is_recorded_with_its_reason(stack, capsys, failed_event_queue):
     # GIVEN a failed event, replayed while the output bucket is (still) missing
     lambda_gave_up_on(stack, event_of(stack.upload("uploads/x.jpg", JPEG)))
     stack.s3.delete_bucket(Bucket=stack.output_bucket)
@@ -168,8 +170,9 @@ def test_a_transient_failure_is_recorded_with_its_reason(stack, lambda_context, 
     # WHEN replayed
     _, out = run(capsys)
 
-    # THEN the event became one record saying what failed and that retrying may help
-    [(_, body, _)] = queue(stack)
+    # THEN the event became one record saying what failed and that retrying may help, in the
+    # failed-event queue
+    [body] = messages_in(stack, failed_event_queue)
     assert (body["key"], body["reason"], body["retryable"]) == (
         "uploads/x.jpg",
         "transient_error",
@@ -177,6 +180,7 @@ def test_a_transient_failure_is_recorded_with_its_reason(stack, lambda_context, 
     )
     assert "NoSuchBucket" in body["message"]
     assert "still failing: 1" in out
+    assert queue(stack) == []
 
 
 def test_a_dry_run_lists_and_changes_nothing(stack, lambda_context, capsys):
@@ -340,3 +344,122 @@ def test_objects_still_bad_can_be_archived_or_dropped_to_empty_the_queue(
     else:
         assert not archive.exists()
         assert "dropped        s3://uploads-in/uploads/bad.png  (not re-queued)" in out
+
+
+def test_an_object_outside_this_runs_prefix_keeps_its_message(stack, capsys, monkeypatch):
+    # GIVEN a failed event of a function on INPUT_PREFIX=images/, and an operator shell whose
+    # INPUT_PREFIX is another
+    lambda_gave_up_on(stack, event_of(stack.upload("images/cat.jpg", JPEG)))
+
+    # WHEN the queue is replayed
+    _, out = run(capsys)
+
+    # THEN the replay did not do the work, so the message stays, and says why
+    assert "skipped: outside_input_prefix" in out
+    assert "replayed: 0" in out
+    [(_, body, _)] = queue(stack)
+    assert body["Records"][0]["s3"]["object"]["key"] == "images/cat.jpg"
+    assert stack.output_keys() == []
+
+
+@pytest.mark.parametrize(
+    "unset", ["OUTPUT_FORMATS", "AVIF_QUALITY", "CROP_SIZES", "WRITE_MANIFEST"]
+)
+def test_a_shell_without_the_functions_whole_configuration_is_refused(
+    stack, capsys, monkeypatch, unset
+):
+    # GIVEN a failed event, and a shell with the variables docs/operations.md used to list,
+    # less one the function sets
+    lambda_gave_up_on(stack, event_of(stack.upload("uploads/x.jpg", JPEG)))
+    monkeypatch.delenv(unset)
+
+    # WHEN redrive (or backfill) runs
+    code = redrive.main(["--max-messages", "5"])
+    refused = capsys.readouterr().err
+    backfill_code = backfill.main(["--bucket", stack.input_bucket])
+
+    # THEN both refuse, naming what is missing, and nothing was made or deleted
+    assert (code, backfill_code) == (2, 2)
+    assert f"{unset} unset" in refused
+    assert len(queue(stack)) == 1
+    assert stack.output_keys() == []
+
+
+def test_a_transient_failure_from_the_failed_event_queue_goes_back_there(
+    stack, capsys, monkeypatch, failed_event_queue
+):
+    # GIVEN a failed event in the failed-event queue, named with --queue-url in a shell without
+    # FAILED_EVENT_QUEUE_URL, while S3 still fails
+    stack.sqs.send_message(
+        QueueUrl=failed_event_queue,
+        MessageBody=json.dumps(event_of(stack.upload("uploads/late.jpg", JPEG))),
+    )
+    monkeypatch.delenv("FAILED_EVENT_QUEUE_URL")
+    stack.s3.delete_bucket(Bucket=stack.output_bucket)
+
+    # WHEN that queue is replayed
+    _, out = run(capsys, "--queue-url", failed_event_queue)
+
+    # THEN the world's failure is back in the failed-event queue (its alarm stays), never in
+    # the dead-letter queue
+    assert "still failing: 1" in out
+    [late] = messages_in(stack, failed_event_queue)
+    assert (late["key"], late["retryable"]) == ("uploads/late.jpg", True)
+    assert queue(stack) == []
+
+
+def test_a_transient_failure_in_the_dlq_with_no_failed_event_queue_is_kept(stack, capsys):
+    # GIVEN a failed event in the dead-letter queue, no failed-event queue known, S3 failing
+    event = event_of(stack.upload("uploads/x.jpg", JPEG))
+    lambda_gave_up_on(stack, event)
+    stack.s3.delete_bucket(Bucket=stack.output_bucket)
+
+    # WHEN replayed
+    _, out = run(capsys)
+
+    # THEN the message is kept as it was: there is nowhere to send the world's failure but the
+    # dead-letter queue, where it does not belong
+    assert "cannot re-queue: no failed-event queue" in out
+    [(_, body, _)] = queue(stack)
+    assert body == event
+
+
+def test_a_failed_requeue_archives_nothing_and_the_rerun_archives_once(
+    stack, capsys, monkeypatch, tmp_path, failed_event_queue
+):
+    # GIVEN a failed event naming a corrupt upload and one S3 cannot read yet; the first
+    # re-queue of the run fails
+    event = event_of(
+        stack.upload("uploads/bad.png", CORRUPT), stack.upload("uploads/late.jpg", JPEG)
+    )
+    lambda_gave_up_on(stack, event)
+    real_read, real_send = ObjectStore.read, DeadLetterQueue.send
+
+    def read(self, bucket, key, **kwargs):
+        if key == "uploads/late.jpg":
+            raise TransientError("S3 GetObject failed: SlowDown")
+        return real_read(self, bucket, key, **kwargs)
+
+    failures = [TransientError("SQS SendMessage failed: timeout")]
+
+    def send(self, record, **kwargs):
+        if failures:
+            raise failures.pop()
+        return real_send(self, record, **kwargs)
+
+    monkeypatch.setattr(ObjectStore, "read", read)
+    monkeypatch.setattr(DeadLetterQueue, "send", send)
+    archive = tmp_path / "still-bad.jsonl"
+
+    # WHEN redrive archives still-bad objects, and is run again after the failed run
+    run(capsys, "--still-bad", "archive", "--archive", str(archive))
+    first = archive.read_text(encoding="utf-8").splitlines() if archive.exists() else []
+    run(capsys, "--still-bad", "archive", "--archive", str(archive))
+
+    # THEN the failed run archived nothing, and the re-run archived the bad object once,
+    # re-queued the other once, and deleted the message
+    assert first == []
+    lines = archive.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["key"] for line in lines] == ["uploads/bad.png"]
+    assert [m["key"] for m in messages_in(stack, failed_event_queue)] == ["uploads/late.jpg"]
+    assert queue(stack) == []

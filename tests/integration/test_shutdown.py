@@ -19,6 +19,9 @@ import pytest
 from scripts.support.sample_images import encode, photo
 
 REPO = Path(__file__).resolve().parents[2]
+#: Every wait here is for an event (a thumbnail written, an exit, a closed port), bounded so that
+#: a hang fails the test; the bound is generous, not a timing: a loaded machine must not fail it.
+PATIENCE = 120.0
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 
@@ -97,7 +100,7 @@ def _start_demo_and_wait_until_busy(
     match = re.search(r"http://127\.0\.0\.1:(\d+)", first_line)
     assert match, f"unexpected first line {first_line!r}; stderr: {demo.stderr.read()}"
     log = out / "logs" / "function.jsonl"
-    busy = _wait(lambda: log.exists() and "thumbnails written" in log.read_text(), 60)
+    busy = _wait(lambda: log.exists() and "thumbnails written" in log.read_text(), PATIENCE)
     assert busy, "the function wrote no thumbnail in time"
     assert demo.poll() is None, "the demo finished before it could be interrupted"
     return demo, int(match.group(1))
@@ -133,7 +136,7 @@ def test_ctrl_c_mid_work_shuts_down_the_server_and_every_worker(
 
     # WHEN it is interrupted (Ctrl-C in a terminal reaches the whole foreground process group)
     interrupt(demo)
-    _, stderr = demo.communicate(timeout=30)
+    _, stderr = demo.communicate(timeout=PATIENCE)
 
     # THEN it says so and exits 130, having stopped and reaped the server and the workers
     assert demo.returncode == 130, stderr
@@ -141,7 +144,7 @@ def test_ctrl_c_mid_work_shuts_down_the_server_and_every_worker(
     assert not _port_open(port)
     assert [pid for pid in workers | servers if _alive(pid)] == []
     # AND multiprocessing's helper process follows its parent out
-    assert _wait(lambda: not any(_alive(pid) for pid in children), 10)
+    assert _wait(lambda: not any(_alive(pid) for pid in children), PATIENCE)
 
 
 def test_even_a_killed_runner_leaves_no_server_or_worker_behind(photos, tmp_path):
@@ -152,10 +155,10 @@ def test_even_a_killed_runner_leaves_no_server_or_worker_behind(photos, tmp_path
 
     # WHEN the runner is killed outright: no handler, no cleanup of its own
     demo.kill()
-    demo.communicate(timeout=30)
+    demo.communicate(timeout=PATIENCE)
 
-    # THEN the orphans notice and exit by themselves, promptly
-    assert _wait(lambda: not any(_alive(pid) for pid in children), 10)
+    # THEN the orphans notice and exit by themselves
+    assert _wait(lambda: not any(_alive(pid) for pid in children), PATIENCE)
     # AND the port is closed: bounded, since an exiting server's main thread shows as a zombie
     # while its other threads, which hold the socket until the last is gone, are still ending
-    assert _wait(lambda: not _port_open(port), 10)
+    assert _wait(lambda: not _port_open(port), PATIENCE)

@@ -6,14 +6,13 @@ import graphlib
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.integration.conftest import sam_cli
 from tests.integration.template_variants import (
     FUNCTION,
     TEMPLATE_PATH,
@@ -28,6 +27,9 @@ from tests.integration.templates import cfn_lint_findings, sam_transform
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_MAKEFILE = REPO_ROOT / "lambda" / "Makefile"
 POWERTOOLS_ENV_VARS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
+# Set with Tracing=otel only, and read by Lambda and the ADOT layer, not by the code: the layer's
+# wrapper script, and Application Signals off (traces only, to X-Ray).
+OTEL_LAYER_ENV_VARS = {"AWS_LAMBDA_EXEC_WRAPPER", "OTEL_AWS_APPLICATION_SIGNALS_ENABLED"}
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +68,7 @@ def transformed(template: Template) -> Template:
 
 
 def _sam_executable() -> str:
-    # Next to the interpreter running the tests (.venv/bin), else on PATH.
-    sam = shutil.which("sam", path=str(Path(sys.executable).parent)) or shutil.which("sam")
-    if sam is None:
-        pytest.skip("the SAM CLI is not installed")
-    return sam
+    return sam_cli()
 
 
 @pytest.mark.slow
@@ -116,7 +114,7 @@ def test_function_gets_exactly_the_environment_the_settings_read(
     template: Template, function: dict[str, Any]
 ) -> None:
     # GIVEN the names the code reads (imported here so that only this test fails if they move)
-    from thumbnailer.settings import ENV_VARS, LOCAL_ENDPOINT_ENV_VAR, OTEL_LAYER_ENV_VARS
+    from thumbnailer.settings import ENV_VARS, LOCAL_ENDPOINT_ENV_VAR
 
     # WHEN the function's environment is merged with the Globals one, as SAM does
     global_variables = template["Globals"]["Function"]["Environment"]["Variables"]
@@ -125,7 +123,7 @@ def test_function_gets_exactly_the_environment_the_settings_read(
     # THEN the names are exactly those, plus Powertools' two, which live in Globals, the
     # endpoint that only `sam local invoke` sets, and the two the ADOT layer reads
     assert set(global_variables) | set(function_variables) == (
-        set(ENV_VARS) | POWERTOOLS_ENV_VARS | {LOCAL_ENDPOINT_ENV_VAR} | set(OTEL_LAYER_ENV_VARS)
+        set(ENV_VARS) | POWERTOOLS_ENV_VARS | {LOCAL_ENDPOINT_ENV_VAR} | OTEL_LAYER_ENV_VARS
     )
     assert set(global_variables) == POWERTOOLS_ENV_VARS
     # AND each one is wired to the resource or parameter it is named after
@@ -147,6 +145,8 @@ def test_function_gets_exactly_the_environment_the_settings_read(
         "AVIF_QUALITY": {"Ref": "AvifQuality"},
         "CROP_SIZES": {"Ref": "CropSizes"},
         "WRITE_MANIFEST": {"Ref": "WriteManifest"},
+        "AUTO_QUALITY": {"Ref": "AutoQuality"},
+        "QUALITY_TARGET": {"Ref": "QualityTarget"},
         "TRACING": {"Ref": "Tracing"},
         # with Tracing=otel only: the layer's wrapper, and traces without Application Signals
         "AWS_LAMBDA_EXEC_WRAPPER": {

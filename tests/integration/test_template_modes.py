@@ -8,12 +8,12 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.integration.conftest import sam_cli, tool_missing
 from tests.integration.template_variants import (
     FUNCTION,
     MODES,
@@ -432,9 +432,7 @@ def test_sam_validate_lint_passes_with_every_shape_switched_on(
     # them off; cfn-lint checks each shape alone, above)
     path = tmp_path / "all.json"
     path.write_text(json.dumps(with_parameters(template, MODES["all"])))
-    sam = shutil.which("sam", path=str(Path(sys.executable).parent)) or shutil.which("sam")
-    if sam is None:
-        pytest.skip("the SAM CLI is not installed")
+    sam = sam_cli()
 
     # WHEN the SAM CLI validates it with its built-in cfn-lint
     result = subprocess.run(
@@ -467,7 +465,7 @@ def _checkov() -> str:
     ):
         if candidate and Path(candidate).is_file():
             return candidate
-    pytest.skip("checkov is not installed (make test installs it into .venv-scan)")
+    tool_missing("checkov is not installed (make test installs it into .venv-scan)")
 
 
 @pytest.mark.slow

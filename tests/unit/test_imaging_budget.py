@@ -13,14 +13,15 @@ import pytest
 from PIL import Image
 
 from scripts.support.sample_images import encode, photo
-from thumbnailer.budget import (
+from tests.image_core import make
+from thumbnailer.errors import CorruptImageError, TooManyPixelsError, TruncatedImageError
+from thumbnailer.image.budget import (
     MIN_BUDGET_PIXELS,
     decode_cost,
     jpeg_coefficient_pixels,
     pixel_budget,
 )
-from thumbnailer.errors import CorruptImageError, TooManyPixelsError, TruncatedImageError
-from thumbnailer.imaging import make_thumbnails, render
+from thumbnailer.image.render import render
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -68,7 +69,7 @@ def test_progressive_jpeg_coefficients_are_counted_at_full_size():
     assert jpeg_coefficient_pixels((16, 16), [(2, 2), (1, 1), (1, 1)]) == 192
 
 
-def test_a_progressive_jpeg_with_zero_sampling_factors_is_corrupt():
+def test_a_progressive_jpeg_with_zero_sampling_factors_is_corrupt(core_options):
     # GIVEN a progressive JPEG whose frame header gives every component sampling factors of 0
     # (found by `make fuzz`: the coefficient count divided by zero, `unprocessable_image`)
     data = bytearray(encode(photo(64, 48), "JPEG", progressive=True))
@@ -77,10 +78,10 @@ def test_a_progressive_jpeg_with_zero_sampling_factors_is_corrupt():
         data[sof + 11 + 3 * component] = 0x00
     # WHEN thumbnailed / THEN a corrupt image, named as such
     with pytest.raises(CorruptImageError, match="sampling factors"):
-        make_thumbnails(bytes(data), (32,), quality=80, max_pixels=4_000_000)
+        make(bytes(data), (32,), quality=80, max_pixels=4_000_000, options=core_options)
 
 
-def test_a_png_that_would_decode_to_gigabytes_is_refused_from_its_header():
+def test_a_png_that_would_decode_to_gigabytes_is_refused_from_its_header(core_options):
     # GIVEN the 512 MB function's budget, and a PNG header declaring 12000 x 12000 RGBA (0.6 GB
     # decoded, and as much again premultiplied to resize), with no pixel data behind it
     data = png_header_only(12_000, 12_000, colour_type=6)
@@ -88,10 +89,10 @@ def test_a_png_that_would_decode_to_gigabytes_is_refused_from_its_header():
     # WHEN thumbnailed / THEN it is refused before decoding (no truncation error: nothing was
     # decoded), and the message says what it would have cost
     with pytest.raises(TooManyPixelsError, match=r"288\.0 megapixels.*limit is 67\.1"):
-        make_thumbnails(data, (128, 512), quality=85, max_pixels=pixel_budget(512))
+        make(data, (128, 512), max_pixels=pixel_budget(512), options=core_options)
 
 
-def test_the_same_pixel_count_fits_as_a_jpeg_thanks_to_shrink_on_load():
+def test_the_same_pixel_count_fits_as_a_jpeg_thanks_to_shrink_on_load(core_options):
     # GIVEN a 10000x10000 JPEG header (100 MP) whose data is cut short, under the 512 MB budget
     whole = encode(Image.new("RGB", (10_000, 10_000), "navy"), "JPEG", quality=50)
     data = whole[: len(whole) // 2]
@@ -100,7 +101,7 @@ def test_the_same_pixel_count_fits_as_a_jpeg_thanks_to_shrink_on_load():
     # THEN the budget lets it through (it would decode at 1/8 scale: 1250x1250), and only the
     # missing data stops it
     with pytest.raises(TruncatedImageError):
-        make_thumbnails(data, (128, 512), quality=85, max_pixels=pixel_budget(512))
+        make(data, (128, 512), max_pixels=pixel_budget(512), options=core_options)
 
 
 def test_progressive_jpeg_buffers_can_tip_the_balance():
@@ -121,11 +122,11 @@ def test_progressive_jpeg_buffers_can_tip_the_balance():
         render(progressive, (512,), max_pixels=5_000_000)
 
 
-@pytest.mark.slow
-def test_a_100_megapixel_jpeg_is_thumbnailed_within_512_mb(tmp_path):
-    # GIVEN a real 12000x8400 (100.8 MP) JPEG, made in a separate process
-    path = tmp_path / "huge.jpg"
-    make = f"""
+@pytest.fixture(scope="module")
+def huge_jpeg(tmp_path_factory) -> Path:
+    """A real 12000x8400 (100.8 MP) JPEG, made in a separate process."""
+    path = tmp_path_factory.mktemp("huge") / "huge.jpg"
+    draw = f"""
 from PIL import Image, ImageDraw
 image = Image.new("RGB", (12000, 8400), (40, 90, 160))
 draw = ImageDraw.Draw(image)
@@ -134,17 +135,24 @@ for x in range(0, 12000, 1500):
 draw.ellipse((3000, 2000, 9000, 7000), fill=(200, 30, 40))
 image.save({str(path)!r}, "JPEG", quality=85)
 """
-    subprocess.run([sys.executable, "-c", make], check=True, timeout=120)
+    subprocess.run([sys.executable, "-c", draw], check=True, timeout=120)
+    return path
+
+
+@pytest.mark.slow
+def test_a_100_megapixel_jpeg_is_thumbnailed_within_512_mb(huge_jpeg, core_options):
+    # GIVEN a real 12000x8400 (100.8 MP) JPEG
     # AND a fresh process that thumbnails it with the 512 MB function's budget
     thumbnail = f"""
 import json, re
-from thumbnailer.budget import pixel_budget
-from thumbnailer.imaging import make_thumbnails
-made = make_thumbnails(open({str(path)!r}, "rb").read(), (128, 512), quality=85,
-                       max_pixels=pixel_budget(512))
+from thumbnailer.image.budget import pixel_budget
+from thumbnailer.image.renditions import make_renditions
+made = make_renditions(open({str(huge_jpeg)!r}, "rb").read(), (128, 512), quality=85,
+                       max_pixels=pixel_budget(512), **{dict(core_options)!r})
 # VmHWM is this process's own peak (ru_maxrss would include the parent's at fork time)
 peak_kb = int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read())[1])
-print(json.dumps({{"sizes": [t.size for t in made.thumbnails], "peak_mb": peak_kb / 1024}}))
+sizes = {{r.name: r.size for r in made.renditions if r.format == "webp"}}
+print(json.dumps({{"sizes": sizes, "count": len(made.renditions), "peak_mb": peak_kb / 1024}}))
 """
 
     # WHEN it runs
@@ -157,8 +165,11 @@ print(json.dumps({{"sizes": [t.size for t in made.thumbnails], "peak_mb": peak_k
         check=False,
     )
 
-    # THEN both thumbnails are made, and the process never held more than a fraction of 512 MB
+    # THEN both thumbnails are made (and with every option, the crops and every AVIF too), and
+    # the process never held more than a fraction of 512 MB
     assert result.returncode == 0, result.stderr
     outcome = json.loads(result.stdout)
-    assert outcome["sizes"] == [[512, 358], [128, 90]]
+    crops = {f"{w}x{h}": [w, h] for w, h in core_options.get("crops", ())}
+    assert outcome["sizes"] == {"512w": [512, 358], "128w": [128, 90], **crops}
+    assert outcome["count"] == len(outcome["sizes"]) * len(core_options.get("formats", ("webp",)))
     assert outcome["peak_mb"] < 512 / 4

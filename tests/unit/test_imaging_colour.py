@@ -8,7 +8,7 @@ from PIL import Image, ImageCms
 
 from scripts.support.sample_images import encode, heic
 from tests import icc_profiles
-from thumbnailer.imaging import make_thumbnails
+from tests.image_core import make, widths_of
 
 MAX_PIXELS = 50_000_000
 # A saturated brick red and a teal, well inside sRGB (so they survive the trip exactly).
@@ -35,9 +35,9 @@ def two_colour_picture(left, right, mode="RGB") -> Image.Image:
     return image
 
 
-def thumbnail_of(data: bytes, width: int = 128) -> Image.Image:
-    made = make_thumbnails(data, (width,), quality=95, max_pixels=MAX_PIXELS)
-    return Image.open(BytesIO(made.thumbnails[0].data))
+def thumbnail_of(data: bytes, options, width: int = 128) -> Image.Image:
+    made = make(data, (width,), options=options, quality=95, max_pixels=MAX_PIXELS)
+    return Image.open(BytesIO(widths_of(made)[width].data))
 
 
 def colours_of(thumb: Image.Image):
@@ -58,7 +58,9 @@ def far(a, b, distance=10) -> bool:
     ("profile_name", "image_format"),
     [("display_p3", "JPEG"), ("display_p3", "PNG"), ("adobe_rgb", "JPEG"), ("display_p3", "HEIF")],
 )
-def test_wide_gamut_sources_come_out_as_the_same_colours_in_srgb(profile_name, image_format):
+def test_wide_gamut_sources_come_out_as_the_same_colours_in_srgb(
+    profile_name, image_format, core_options
+):
     # GIVEN two sRGB colours, encoded in a wide-gamut space and tagged with its profile
     profile = getattr(icc_profiles, profile_name)()
     encoded = [in_profile(colour, profile) for colour in COLOURS]
@@ -71,7 +73,7 @@ def test_wide_gamut_sources_come_out_as_the_same_colours_in_srgb(profile_name, i
         data = encode(picture, image_format, icc_profile=profile, **LOSSLESS_ENOUGH[image_format])
 
     # WHEN thumbnailed
-    thumb = thumbnail_of(data)
+    thumb = thumbnail_of(data, options=core_options)
 
     # THEN the thumbnail shows the original sRGB colours (give or take the 8-bit rounding of
     # the wide-gamut values and lossy WebP), and carries no profile
@@ -81,14 +83,14 @@ def test_wide_gamut_sources_come_out_as_the_same_colours_in_srgb(profile_name, i
     assert not thumb.info.get("icc_profile")
 
 
-def test_transparency_survives_the_colour_conversion():
+def test_transparency_survives_the_colour_conversion(core_options):
     # GIVEN an RGBA PNG in Display P3: an opaque colour on a clear background
     profile = icc_profiles.display_p3()
     picture = Image.new("RGBA", (400, 200), (0, 0, 0, 0))
     picture.paste((*in_profile(COLOURS[0], profile), 255), (100, 50, 300, 150))
 
     # WHEN thumbnailed
-    thumb = thumbnail_of(encode(picture, "PNG", icc_profile=profile))
+    thumb = thumbnail_of(encode(picture, "PNG", icc_profile=profile), options=core_options)
 
     # THEN the background stays clear and the box has its sRGB colour
     assert thumb.mode == "RGBA"
@@ -114,7 +116,7 @@ def press_profile() -> bytes:
     return icc_profiles.cmyk_profile("Press (test)", corner)
 
 
-def test_cmyk_with_a_profile_takes_its_colours_from_the_profile():
+def test_cmyk_with_a_profile_takes_its_colours_from_the_profile(core_options):
     # GIVEN a CMYK JPEG of pure magenta+yellow ink, with a press profile
     profile = press_profile()
     ink = (0, 255, 255, 0)
@@ -135,14 +137,14 @@ def test_cmyk_with_a_profile_takes_its_colours_from_the_profile():
     assert far(expected, naive, 30)
 
     # WHEN thumbnailed
-    thumb = thumbnail_of(data).convert("RGB")
+    thumb = thumbnail_of(data, options=core_options).convert("RGB")
 
     # THEN it is the press's dull red, not the screen red a naive conversion would give
     assert close(thumb.getpixel((64, 42)), expected), (thumb.getpixel((64, 42)), expected)
 
 
 @pytest.mark.parametrize("mode", ["L", "LA"])
-def test_a_grey_source_with_a_grey_profile_gets_the_tone_the_profile_means(mode):
+def test_a_grey_source_with_a_grey_profile_gets_the_tone_the_profile_means(mode, core_options):
     # GIVEN grey level 100 in a gamma 1.8 grey space (lighter than the same value in sRGB)
     profile = icc_profiles.grey_profile("Gamma 1.8 grey (test)", 1.8)
     source = Image.new(mode, (300, 200), 100 if mode == "L" else (100, 200))
@@ -159,27 +161,29 @@ def test_a_grey_source_with_a_grey_profile_gets_the_tone_the_profile_means(mode)
     assert expected[0] >= 110
 
     # WHEN thumbnailed
-    thumb = thumbnail_of(encode(source, "PNG", icc_profile=profile))
+    thumb = thumbnail_of(encode(source, "PNG", icc_profile=profile), options=core_options)
 
     # THEN it is that sRGB grey (with its alpha, if any), not the untouched 100
     assert close(thumb.getpixel((64, 42))[:3], expected)
     assert thumb.mode == ("RGBA" if mode == "LA" else "RGB")
 
 
-def test_an_unreadable_profile_is_ignored_like_browsers_do():
+def test_an_unreadable_profile_is_ignored_like_browsers_do(core_options):
     # GIVEN a JPEG whose embedded "profile" is garbage
     data = encode(
         Image.new("RGB", (300, 200), COLOURS[0]), "JPEG", quality=98, icc_profile=b"junk" * 40
     )
     # WHEN thumbnailed / THEN the pixels are taken as sRGB, and the thumbnail is made
-    assert close(thumbnail_of(data).convert("RGB").getpixel((64, 42)), COLOURS[0])
+    assert close(
+        thumbnail_of(data, options=core_options).convert("RGB").getpixel((64, 42)), COLOURS[0]
+    )
 
 
-def test_an_srgb_tagged_source_keeps_its_values_and_loses_its_profile():
+def test_an_srgb_tagged_source_keeps_its_values_and_loses_its_profile(core_options):
     # GIVEN a JPEG tagged with an sRGB profile
     data = encode(two_colour_picture(*COLOURS), "JPEG", quality=98, icc_profile=icc_profiles.srgb())
     # WHEN thumbnailed
-    thumb = thumbnail_of(data)
+    thumb = thumbnail_of(data, options=core_options)
     # THEN the colours are unchanged and no profile is carried
     left, right = colours_of(thumb)
     assert close(left, COLOURS[0])

@@ -13,13 +13,14 @@ import pytest
 from PIL import Image
 
 from scripts.support.sample_images import encode, heic, jpeg_with_exif, photo
+from tests.image_core import make, widths_of
 from thumbnailer.errors import (
     CorruptImageError,
     NotAnImageError,
     UnsupportedFormatError,
 )
-from thumbnailer.formats import ACCEPTED_FORMATS, sniff_format
-from thumbnailer.imaging import make_thumbnails
+from thumbnailer.image.formats import ACCEPTED_FORMATS, sniff_format
+from thumbnailer.image.renditions import make_renditions
 
 MAX_PIXELS = 50_000_000
 REPO = Path(__file__).resolve().parents[2]
@@ -60,19 +61,19 @@ def test_the_format_is_named_by_the_bytes(head, expected):
 
 
 @pytest.mark.parametrize("image_format", ACCEPTED_FORMATS)
-def test_every_accepted_format_becomes_thumbnails_with_its_colours(image_format):
+def test_every_accepted_format_becomes_thumbnails_with_its_colours(image_format, core_options):
     # GIVEN a 600x400 picture, left half blue, right half orange, in the format
     source = Image.new("RGB", (600, 400), (30, 60, 200))
     source.paste((240, 150, 20), (300, 0, 600, 400))
     data = source_bytes(image_format, source)
 
     # WHEN thumbnailed
-    made = make_thumbnails(data, (128, 512), quality=90, max_pixels=MAX_PIXELS)
+    made = make(data, (128, 512), quality=90, max_pixels=MAX_PIXELS, options=core_options)
 
     # THEN the format was recognised, both widths exist, and the colours are where they were
     assert made.source_format == image_format
-    assert made.source_size == (600, 400)
-    out = {t.width: Image.open(BytesIO(t.data)) for t in made.thumbnails}
+    assert made.size == (600, 400)  # no EXIF orientation: as stored
+    out = {w: Image.open(BytesIO(r.data)) for w, r in widths_of(made).items()}
     assert {w: (im.format, im.size) for w, im in out.items()} == {
         128: ("WEBP", (128, 85)),
         512: ("WEBP", (512, 341)),
@@ -82,7 +83,7 @@ def test_every_accepted_format_becomes_thumbnails_with_its_colours(image_format)
         assert max(abs(a - b) for a, b in zip(thumb.getpixel(xy), colour, strict=True)) <= 12
 
 
-def test_an_iphone_heic_named_jpg_is_decoded_as_heif_and_oriented():
+def test_an_iphone_heic_named_jpg_is_decoded_as_heif_and_oriented(core_options):
     # GIVEN a portrait HEIC as an iPhone stores it: landscape pixels, EXIF orientation 6
     stored = Image.new("RGB", (400, 200), "white")
     stored.paste((220, 20, 20), (0, 0, 200, 100))  # red top-left quadrant, as stored
@@ -91,10 +92,11 @@ def test_an_iphone_heic_named_jpg_is_decoded_as_heif_and_oriented():
     data = heic(stored, exif=exif.tobytes())
 
     # WHEN thumbnailed (the name plays no part: only bytes go in)
-    made = make_thumbnails(data, (128,), quality=90, max_pixels=MAX_PIXELS)
+    made = make(data, (128,), quality=90, max_pixels=MAX_PIXELS, options=core_options)
 
     # THEN it is HEIF, upright (portrait), and the red corner turned to the top right
-    thumb = Image.open(BytesIO(made.thumbnails[0].data)).convert("RGB")
+    thumb = Image.open(BytesIO(widths_of(made)[128].data)).convert("RGB")
+    assert made.size == (200, 400)
     assert made.source_format == "HEIF"
     assert thumb.size == (128, 256)
     assert thumb.getpixel((110, 20))[0] > 180
@@ -102,10 +104,14 @@ def test_an_iphone_heic_named_jpg_is_decoded_as_heif_and_oriented():
     assert thumb.getpixel((20, 20)) > (200, 200, 200)
 
 
-def test_a_jpeg_named_png_or_anything_is_still_a_jpeg():
+def test_a_jpeg_named_png_or_anything_is_still_a_jpeg(core_options):
     # GIVEN JPEG bytes with EXIF (the pipeline never sees a name)
-    made = make_thumbnails(
-        jpeg_with_exif(photo(300, 200)), (128,), quality=80, max_pixels=MAX_PIXELS
+    made = make(
+        jpeg_with_exif(photo(300, 200)),
+        (128,),
+        quality=80,
+        max_pixels=MAX_PIXELS,
+        options=core_options,
     )
     # THEN the bytes decided
     assert made.source_format == "JPEG"
@@ -115,7 +121,9 @@ def test_a_jpeg_named_png_or_anything_is_still_a_jpeg():
     "image_format",
     ["ICO", "PDF", "EPS", "PPM", "PCX", "TGA", "SGI", "DDS", "QOI", "ICNS", "DIB"],
 )
-def test_other_formats_are_refused_by_name_before_any_decoder_sees_them(monkeypatch, image_format):
+def test_other_formats_are_refused_by_name_before_any_decoder_sees_them(
+    monkeypatch, image_format, core_options
+):
     # GIVEN a valid image in a format the pipeline does not accept (TGA has no signature)
     data = encode(photo(64, 64), image_format)
     opened = []
@@ -124,7 +132,7 @@ def test_other_formats_are_refused_by_name_before_any_decoder_sees_them(monkeypa
     # WHEN thumbnailed / THEN it is refused from its first bytes, as that format, Pillow never
     # asked to open it
     with pytest.raises(UnsupportedFormatError) as caught:
-        make_thumbnails(data, (128,), quality=85, max_pixels=MAX_PIXELS)
+        make(data, (128,), max_pixels=MAX_PIXELS, options=core_options)
     assert opened == []
     assert str(caught.value).startswith(f"{image_format} images are not accepted")
 
@@ -133,34 +141,34 @@ def test_other_formats_are_refused_by_name_before_any_decoder_sees_them(monkeypa
     ("mode", "image_format"),
     [("L", "PPM"), ("P", "TGA"), ("L", "TGA"), ("RGBA", "TGA"), ("1", "MSP"), ("1", "XBM")],
 )
-def test_grey_palette_and_bilevel_variants_are_named_too(mode, image_format):
+def test_grey_palette_and_bilevel_variants_are_named_too(mode, image_format, core_options):
     # GIVEN a PGM, colour-mapped, grey and RGBA TGAs (each another header), bilevel formats
     data = encode(photo(64, 64).convert(mode), image_format)
     # WHEN thumbnailed / THEN refused as what they are
     with pytest.raises(UnsupportedFormatError, match=f"^{image_format} "):
-        make_thumbnails(data, (128,), quality=85, max_pixels=MAX_PIXELS)
+        make(data, (128,), max_pixels=MAX_PIXELS, options=core_options)
 
 
 @pytest.mark.parametrize(
     "data",
     [b"hello, world\n" * 8, bytes(range(256)), bytes(100), b"\n", b'{"a": 1}', b"PK\x03\x04zip"],
 )
-def test_not_an_image_is_only_for_bytes_of_no_image_format(data):
+def test_not_an_image_is_only_for_bytes_of_no_image_format(data, core_options):
     # GIVEN text, JSON, a zip, counting bytes, zeros / WHEN thumbnailed / THEN no image at all
     with pytest.raises(NotAnImageError):
-        make_thumbnails(data, (128,), quality=85, max_pixels=MAX_PIXELS)
+        make(data, (128,), max_pixels=MAX_PIXELS, options=core_options)
 
 
 @pytest.mark.parametrize(
     "head",
     [b"8BPS\0\x01" + bytes(40), b"SIMPLE  =                    T" + bytes(40), b"%!PS-Adobe-3.0"],
 )
-def test_psd_fits_and_postscript_are_unsupported(head):
+def test_psd_fits_and_postscript_are_unsupported(head, core_options):
     with pytest.raises(UnsupportedFormatError):
-        make_thumbnails(head, (128,), quality=85, max_pixels=MAX_PIXELS)
+        make(head, (128,), max_pixels=MAX_PIXELS, options=core_options)
 
 
-def test_only_the_sniffed_decoder_may_open_the_bytes(monkeypatch):
+def test_only_the_sniffed_decoder_may_open_the_bytes(monkeypatch, core_options):
     # GIVEN a PNG, and a spy on Image.open
     calls = []
     real_open = Image.open
@@ -171,22 +179,23 @@ def test_only_the_sniffed_decoder_may_open_the_bytes(monkeypatch):
 
     monkeypatch.setattr(Image, "open", spy)
 
-    # WHEN thumbnailed
-    make_thumbnails(encode(photo(200, 100), "PNG"), (64,), quality=80, max_pixels=MAX_PIXELS)
+    # WHEN thumbnailed (by the core alone: `make` opens the renditions to check them)
+    data = encode(photo(200, 100), "PNG")
+    make_renditions(data, (64,), quality=80, max_pixels=MAX_PIXELS, **core_options)
 
     # THEN Pillow was allowed exactly one decoder: the PNG one
     assert calls == [["PNG"]]
 
 
-def test_bytes_that_start_like_png_but_are_a_gif_are_corrupt_not_tried_as_gif():
+def test_bytes_that_start_like_png_but_are_a_gif_are_corrupt_not_tried_as_gif(core_options):
     # GIVEN a PNG signature glued to a whole GIF
     data = b"\x89PNG\r\n\x1a\n" + encode(photo(64, 64).convert("P"), "GIF")
     # WHEN / THEN the PNG decoder alone looked at it, and refused it
     with pytest.raises(CorruptImageError, match="starts like PNG"):
-        make_thumbnails(data, (64,), quality=80, max_pixels=MAX_PIXELS)
+        make(data, (64,), quality=80, max_pixels=MAX_PIXELS, options=core_options)
 
 
-def test_heif_and_rare_decoders_are_loaded_only_when_an_upload_needs_them(tmp_path):
+def test_heif_and_rare_decoders_are_loaded_only_when_an_upload_needs_them(tmp_path, core_options):
     # GIVEN a fresh interpreter that imports the handler, as Lambda's init does
     jpeg, heif = tmp_path / "photo.jpg", tmp_path / "photo.heic"
     jpeg.write_bytes(encode(photo(300, 200), "JPEG"))
@@ -194,14 +203,15 @@ def test_heif_and_rare_decoders_are_loaded_only_when_an_upload_needs_them(tmp_pa
     script = f"""
 import json, sys
 import app
-from thumbnailer.imaging import make_thumbnails
+from thumbnailer.image.renditions import make_renditions
+options = {dict(core_options)!r}
 seen = {{"import": "pillow_heif" in sys.modules}}
-make_thumbnails(open({str(jpeg)!r}, "rb").read(), (128,), quality=80, max_pixels=10**8)
+make_renditions(open({str(jpeg)!r}, "rb").read(), (128,), quality=80, max_pixels=10**8, **options)
 seen["jpeg"] = "pillow_heif" in sys.modules
 seen["colour_management_after_jpeg"] = "PIL.ImageCms" in sys.modules
 rare = ("PIL.PsdImagePlugin", "PIL.EpsImagePlugin", "PIL.FitsImagePlugin", "PIL.TiffImagePlugin")
 seen["rare_decoders_after_jpeg"] = [name for name in rare if name in sys.modules]
-make_thumbnails(open({str(heif)!r}, "rb").read(), (128,), quality=80, max_pixels=10**8)
+make_renditions(open({str(heif)!r}, "rb").read(), (128,), quality=80, max_pixels=10**8, **options)
 seen["heif"] = "pillow_heif" in sys.modules
 print(json.dumps(seen))
 """
@@ -217,7 +227,7 @@ print(json.dumps(seen))
     )
 
     # THEN pillow-heif, colour management and Pillow's other decoders stayed unloaded until an
-    # upload needed them (saving a WebP does not make Pillow import all of its plugins)
+    # upload needed them (saving a WebP or an AVIF does not make Pillow import all its plugins)
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout.splitlines()[-1])
     assert seen == {

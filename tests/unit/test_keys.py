@@ -4,7 +4,7 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
 from thumbnailer.errors import KeyTooLongError
-from thumbnailer.keys import MAX_KEY_BYTES, check_output_keys, output_key_for, relative_key
+from thumbnailer.keys import MAX_KEY_BYTES, check_output_keys, relative_key, rendition_key
 from thumbnailer.models import SourceObject
 
 
@@ -21,7 +21,7 @@ from thumbnailer.models import SourceObject
 )
 def test_output_key_drops_only_the_last_extension(relative, width, expected):
     # GIVEN a key relative to the input prefix / WHEN named / THEN only the last suffix goes
-    assert output_key_for(relative, width) == expected
+    assert rendition_key(relative, f"{width}w", "webp") == expected
 
 
 def test_relative_key_strips_the_prefix_and_refuses_keys_outside_it():
@@ -58,7 +58,7 @@ def test_event_keys_are_url_decoded_before_naming():
     # THEN the key is the object's real key, and the thumbnail name follows from it
     assert source.key == key
     assert source.s3_request_id == "REQ123"
-    assert output_key_for(relative_key(source.key, "uploads/"), 128) == (
+    assert rendition_key(relative_key(source.key, "uploads/"), "128w", "webp") == (
         "My Photos/été 2024+fun (1)_128w.webp"
     )
 

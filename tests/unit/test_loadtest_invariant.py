@@ -47,3 +47,24 @@ def test_the_corpus_is_five_percent_broken_in_every_way_with_unique_awkward_keys
     assert len({upload.key for upload in uploads}) == 1000
     assert all(upload.key.startswith("uploads/load/batch ") for upload in uploads)
     assert any("été" in upload.key for upload in uploads)
+
+
+def test_stale_outputs_and_manifests_listing_missing_files_are_violations():
+    # GIVEN complete sets, one file of which was made from an older version of its source, and
+    # a manifest that lists a file no longer there
+    outputs = {"a_128w.webp", "a_512w.webp", "b_128w.webp", "b_512w.webp"}
+
+    verdict = check_invariant(
+        EXPECTED,
+        outputs,
+        Counter(),
+        stale_outputs=["a_128w.webp"],
+        manifest_gaps={"b.json": ["b_64w.avif"], "a.json": []},
+    )
+
+    # THEN both are reported
+    assert not verdict.holds
+    assert verdict.violations == {
+        "a_128w.webp": "made from another version than its source's current one",
+        "b.json": "lists missing files: b_64w.avif",
+    }

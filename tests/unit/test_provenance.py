@@ -74,3 +74,34 @@ def test_the_default_signature_is_unchanged_and_each_rendition_setting_changes_i
         settings_signature((128, 512), 85, manifest=True),
     ]
     assert len({default, *variants}) == 5
+
+
+def test_auto_quality_and_its_target_change_the_signature_and_off_leaves_it_as_before():
+    from thumbnailer.provenance import signature_of
+    from thumbnailer.settings import Settings
+
+    # GIVEN the function's settings with AUTO_QUALITY off, on at 75, and on at 70
+    base = {"OUTPUT_BUCKET": "out", "DLQ_URL": "https://sqs.example/q"}
+    off = Settings.from_env(base)
+    on = Settings.from_env({**base, "AUTO_QUALITY": "true"})
+    lower = Settings.from_env({**base, "AUTO_QUALITY": "true", "QUALITY_TARGET": "70"})
+    target_alone = Settings.from_env({**base, "QUALITY_TARGET": "70"})
+
+    # WHEN their signatures are taken
+    signatures = [signature_of(s) for s in (off, on, lower, target_alone)]
+
+    # THEN on and each target differ (a backfill redoes the sets); off, the target is moot
+    assert signatures[0] == "widths=128,512;quality=85;rendition=1" == signatures[3]
+    assert len(set(signatures[:3])) == 3
+    assert "quality_target=75" in signatures[1]
+
+
+def test_the_animation_frame_cap_is_part_of_the_recorded_settings():
+    # GIVEN the default frame cap and a raised one
+    default = settings_signature((128, 512), 85)
+    raised = settings_signature((128, 512), 85, max_frames=600)
+    # THEN raising it changes the signature (a backfill remakes the animations), while the
+    # default keeps the signature outputs made before it was recorded carry
+    assert raised != default
+    assert raised.endswith(";max_frames=600;rendition=1")
+    assert default == "widths=128,512;quality=85;rendition=1"

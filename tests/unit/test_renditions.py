@@ -7,10 +7,11 @@ import pytest
 from PIL import Image, ImageDraw
 
 from scripts.support.sample_images import animation, encode, jpeg_with_exif, photo, transparent_logo
-from thumbnailer.imaging import make_thumbnails
-from thumbnailer.placeholder import placeholder_for
-from thumbnailer.renditions import make_renditions
-from thumbnailer.saliency import SaliencyMap, crop_box
+from thumbnailer.image.encoders import encode_webp
+from thumbnailer.image.placeholder import placeholder_for
+from thumbnailer.image.render import render
+from thumbnailer.image.renditions import make_renditions
+from thumbnailer.image.saliency import SaliencyMap, crop_box
 
 MAX_PIXELS = 10**9
 SUBJECT = (200, 40, 40)
@@ -135,12 +136,16 @@ def test_an_animation_gets_animated_webp_crops_and_no_avif():
     assert crop.n_frames == 3 == made.frames
 
 
-def test_defaults_make_the_same_bytes_as_before():
+def test_defaults_are_one_webp_per_width_and_nothing_more():
+    # GIVEN a JPEG
     data = encode(photo(900, 600, seed=1), "JPEG", quality=90)
-    before = make_thumbnails(data, (128, 512), quality=85, max_pixels=MAX_PIXELS)
+    # WHEN made with the defaults (no AVIF, no crops, no description)
     made, _out = renditions(data, widths=(128, 512))
-    assert {(r.width, r.data) for r in before.thumbnails} == {
-        (int(r.name[:-1]), r.data) for r in made.renditions
+    # THEN the renditions are exactly each width's picture as WebP, byte for byte
+    rendering = render(data, (128, 512), max_pixels=MAX_PIXELS)
+    assert {(r.name, r.format, r.data) for r in made.renditions} == {
+        (f"{width}w", "webp", encode_webp(frames, quality=85))
+        for width, frames in rendering.frames.items()
     }
     assert made.focus is None
     assert made.placeholder is None

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from thumbnailer.budget import pixel_budget
 from thumbnailer.errors import SettingsError
+from thumbnailer.image.budget import pixel_budget
 from thumbnailer.settings import ENV_VARS, RUNTIME_ENV_VARS, Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,7 +57,7 @@ def test_every_problem_is_reported_at_once():
 def test_env_vars_list_is_what_from_env_reads():
     # GIVEN an environment holding only the contract's variables, each valid
     env = dict.fromkeys(ENV_VARS, "x") | BASE | {"THUMB_SIZES": "300", "WEBP_QUALITY": "70"}
-    env |= {"INPUT_PREFIX": "in/", "MAX_INPUT_PIXELS": "1234567", "MAX_ANIMATION_FRAMES": "9"}
+    env |= {"INPUT_PREFIX": "in/", "MAX_INPUT_PIXELS": "12345678", "MAX_ANIMATION_FRAMES": "9"}
     env["NOTIFICATION_TOPIC_ARN"] = TOPIC_ARN
     env["CACHE_CONTROL"] = "public, max-age=31536000, immutable"
     env |= {
@@ -65,6 +65,8 @@ def test_env_vars_list_is_what_from_env_reads():
         "AVIF_QUALITY": "50",
         "CROP_SIZES": "",
         "WRITE_MANIFEST": "false",
+        "AUTO_QUALITY": "true",
+        "QUALITY_TARGET": "70",
         "TRACING": "off",
     }
 
@@ -87,7 +89,7 @@ def test_env_vars_list_is_what_from_env_reads():
         70,
         "in/",
     )
-    assert (settings.max_input_pixels, settings.max_animation_frames) == (1234567, 9)
+    assert (settings.max_input_pixels, settings.max_animation_frames) == (12345678, 9)
     assert settings.notification_topic_arn == TOPIC_ARN
     assert settings.cache_control == "public, max-age=31536000, immutable"
     assert settings.tracing == "off"
@@ -197,6 +199,16 @@ def test_renditions_settings_are_parsed():
     assert settings.write_manifest is True
 
 
+def test_auto_quality_settings_are_parsed_and_off_by_default():
+    # GIVEN the defaults, and AUTO_QUALITY on with a target
+    # WHEN each is parsed
+    default = Settings.from_env(BASE)
+    chosen = Settings.from_env({**BASE, "AUTO_QUALITY": "true", "QUALITY_TARGET": "80"})
+    # THEN the default is off at 75, and the values given are kept
+    assert (default.auto_quality, default.quality_target) == (False, 75)
+    assert (chosen.auto_quality, chosen.quality_target) == (True, 80)
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -209,8 +221,29 @@ def test_renditions_settings_are_parsed():
         ("CROP_SIZES", "20000x10"),
         ("CROP_SIZES", "256x256,"),
         ("WRITE_MANIFEST", "yes"),
+        ("AUTO_QUALITY", "1"),
+        ("QUALITY_TARGET", "101"),
+        ("QUALITY_TARGET", "high"),
     ],
 )
 def test_bad_renditions_settings_are_named(name, value):
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({**BASE, name: value})
+
+
+def test_widths_too_many_for_s3_metadata_are_refused_at_start_up():
+    # GIVEN 400 four-digit widths: the settings every output records would pass S3's 2 KB
+    widths = ",".join(str(width) for width in range(1000, 1400))
+    # WHEN parsed / THEN start-up fails, naming the variables and S3's limit (not every upload)
+    with pytest.raises(SettingsError, match=r"THUMB_SIZES.*2048"):
+        Settings.from_env({**BASE, "THUMB_SIZES": widths})
+    # AND a long but fitting list is still accepted
+    assert len(Settings.from_env({**BASE, "THUMB_SIZES": "1000,1001,1002"}).thumb_widths) == 3
+
+
+@pytest.mark.parametrize("raw", ["1", "3999999"])
+def test_a_pixel_budget_too_small_for_a_photo_is_refused_at_start_up(raw):
+    # GIVEN MAX_INPUT_PIXELS below a phone photo / WHEN parsed
+    # THEN start-up fails with the minimum in the message (not every upload to the DLQ)
+    with pytest.raises(SettingsError, match=r"MAX_INPUT_PIXELS must be 0 .* at least 4000000"):
+        Settings.from_env({**BASE, "MAX_INPUT_PIXELS": raw})

@@ -4,7 +4,7 @@ The frame cap keeps the *first* `max_frames` frames and stops decoding there, ra
 refusing the upload. A thumbnail is a preview: a long animation still gets one (its opening
 seconds, looping as the original does) instead of a hole in the gallery, and decoding stops at
 the cap, so a 5,000-frame GIF costs the function no more time or memory than a `max_frames`
-one. `ThumbnailSet.frames_dropped` says when it happened, and the processing log records it.
+one. `RenditionSet.frames_dropped` says when it happened, and the processing log records it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from thumbnailer.errors import CorruptImageError
-from thumbnailer.formats import ANIMATED_FORMATS
+from thumbnailer.image.formats import ANIMATED_FORMATS
+from thumbnailer.image.gif import check_frame_within
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -38,13 +39,15 @@ def frame_count(image: Image.Image, image_format: str) -> int:
     return max(1, int(getattr(image, "n_frames", 1)) - _first_frame(image))
 
 
-def frames(image: Image.Image, limit: int) -> Iterator[Image.Image]:
-    """The first `limit` frames, decoded one at a time (each replaces the previous one).
+def frames(
+    image: Image.Image, limit: int, budgeted: tuple[int, int] | None = None
+) -> Iterator[Image.Image]:
+    """The first `limit` frames, decoded one at a time, each as a viewer shows it.
 
-    Pillow composites each frame onto the canvas (GIF disposal, WebP and APNG blending), so
-    every frame yielded is the full picture a viewer sees at that moment. A GIF frame that
-    reaches outside the canvas makes Pillow grow it, past what the decode budget was checked
-    for (a known decompression bomb): that is refused before the frame is decoded.
+    Pillow composites each frame onto the canvas (GIF disposal, WebP and APNG blending). A GIF
+    frame that reaches outside the canvas makes Pillow grow it; a browser clips the frame
+    instead, so each frame is cropped back to the canvas. The growth was counted by the decode
+    budget (`budgeted`, from gif.py); past it, the frame is refused before it is decoded.
     """
     canvas = image.size
     first = _first_frame(image)
@@ -54,12 +57,13 @@ def frames(image: Image.Image, limit: int) -> Iterator[Image.Image]:
         except EOFError:
             return
         if image.size != canvas:
-            raise CorruptImageError(
-                f"frame {index + 1} grows the {canvas[0]}x{canvas[1]} canvas to "
-                f"{image.size[0]}x{image.size[1]}"
-            )
+            check_frame_within(index, image.size, budgeted or canvas)
         image.load()
-        yield image
+        if image.mode == "P" and image.palette is None:
+            # A frame with its own colour table after a first frame with none: Pillow keeps the
+            # indices and loses the colours (found by the fuzz).
+            raise CorruptImageError(f"frame {index + 1} has colour indices but no colour table")
+        yield image if image.size == canvas else image.crop((0, 0, *canvas))
 
 
 def _first_frame(image: Image.Image) -> int:

@@ -1,7 +1,7 @@
 """Every rendition of one upload: width thumbnails and cover crops, in WebP and/or AVIF, plus
 what a manifest says about them (the focus point, the placeholder). No AWS in here.
 
-The pictures come from `imaging.render`, decoded once; a crop is cut from the smallest
+The pictures come from `render.render`, decoded once; a crop is cut from the smallest
 thumbnail that covers its box, around the most salient part of the picture (saliency.py).
 """
 
@@ -9,25 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from io import BytesIO
 from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from thumbnailer.animation import DEFAULT_MAX_FRAMES
-from thumbnailer.imaging import Rendering, cover_width, encode_webp, render, untrusted_bytes
-from thumbnailer.saliency import SaliencyMap, crop_box
-from thumbnailer.settings import DEFAULT_AVIF_QUALITY
+from thumbnailer.image.animation import DEFAULT_MAX_FRAMES
+from thumbnailer.image.boundary import untrusted_bytes
+from thumbnailer.image.encoders import DEFAULT_AVIF_QUALITY, encode
+from thumbnailer.image.geometry import cover_width
+from thumbnailer.image.quality import DEFAULT_QUALITY_TARGET, Choice
+from thumbnailer.image.render import render
+from thumbnailer.image.saliency import SaliencyMap, crop_box
 
 if TYPE_CHECKING:
-    from thumbnailer.placeholder import Placeholder
-
-#: libavif's speed (0 slow and small .. 10 fast), chosen by measurement (`make bench`,
-#: docs/renditions.md): 7 is the knee. A 512w + 128w pair takes 27 ms against speed 6's 44, for
-#: 4% more bytes; 8 is faster again (14 ms) but 13% bigger, as much as AVIF saves over WebP at
-#: 512w on most photos, and 9 is 40% bigger. AVIF is there for its bytes.
-AVIF_SPEED = 7
-CONTENT_TYPES = {"webp": "image/webp", "avif": "image/avif"}
+    from thumbnailer.image.placeholder import Placeholder
 
 
 @dataclass(frozen=True)
@@ -38,6 +33,8 @@ class Rendition:
     format: str
     size: tuple[int, int]
     data: bytes
+    quality: int = 0
+    score: float | None = None  # SSIMULACRA2 against the picture before encoding, if measured
 
 
 @dataclass(frozen=True)
@@ -51,6 +48,7 @@ class RenditionSet:
     frames_dropped: bool
     focus: tuple[float, float] | None = None  # 0..1 of the width and height
     placeholder: Placeholder | None = None
+    note: str | None = None  # for the log: why the thumbnails differ from the file's own picture
 
 
 def formats_for(formats: Sequence[str], *, animated: bool) -> tuple[str, ...]:
@@ -72,12 +70,16 @@ def make_renditions(
     max_pixels: int,
     max_frames: int = DEFAULT_MAX_FRAMES,
     formats: Sequence[str] = ("webp",),
-    avif_quality: int = int(DEFAULT_AVIF_QUALITY),
+    avif_quality: int = DEFAULT_AVIF_QUALITY,
     crops: Sequence[tuple[int, int]] = (),
     describe: bool = False,
+    auto_quality: bool = False,
+    quality_target: float = DEFAULT_QUALITY_TARGET,
 ) -> RenditionSet:
     """Decode `data` once; encode each width and each crop in each format. With `describe`,
-    also find the focus point and the placeholder (for the manifest)."""
+    also find the focus point and the placeholder (for the manifest). With `auto_quality`, each
+    still is encoded at the lowest quality whose score reaches `quality_target` (quality.py);
+    `quality` and `avif_quality` are then where the search starts."""
     rendering = render(data, widths, max_pixels=max_pixels, max_frames=max_frames, crops=crops)
     frame_count = len(next(iter(rendering.frames.values())))
     smallest = rendering.frames[min(rendering.frames)][0]
@@ -90,16 +92,38 @@ def make_renditions(
         cover = rendering.frames[cover_width(rendering.displayed_size, box)]
         window = crop_box(cover[0].size, box, saliency)  # type: ignore[arg-type]
         pictures[f"{box[0]}x{box[1]}"] = [frame.crop(window) for frame in cover]
+    qualities = {"webp": quality, "avif": avif_quality}
+    choices: dict[tuple[str, str], Choice] = {}
+    references: dict = {}  # the metric's side of each picture, shared by the formats
+    for fmt in formats_for(formats, animated=frame_count > 1):
+        if auto_quality and frame_count == 1:
+            from thumbnailer.image.quality import auto_encode
+
+            stills = {name: frames[0] for name, frames in pictures.items()}
+            chosen = auto_encode(
+                stills,
+                fmt,
+                target=quality_target,
+                fixed_quality=qualities[fmt],
+                encode=lambda picture, q, fmt=fmt: encode([picture], fmt, quality=q),
+                references=references,
+            )
+            choices.update(((name, fmt), choice) for name, choice in chosen.items())
+        else:
+            for name, frames in pictures.items():
+                data = encode(frames, fmt, quality=qualities[fmt], timing=rendering.timing)
+                choices[name, fmt] = Choice(qualities[fmt], data)
     renditions = tuple(
-        Rendition(name, fmt, frames[0].size, _encode(frames, fmt, quality, avif_quality, rendering))
+        Rendition(name, fmt, pictures[name][0].size, choice.data, choice.quality, choice.score)
         for fmt in formats_for(formats, animated=frame_count > 1)
-        for name, frames in pictures.items()
+        for name in pictures
+        for choice in (choices[name, fmt],)
     )
     placeholder = None
     if describe:
-        from thumbnailer.placeholder import placeholder_for
+        from thumbnailer.image.placeholder import placeholder_for
 
-        placeholder = placeholder_for(smallest)
+        placeholder = placeholder_for(smallest, rendering.displayed_size)
     return RenditionSet(
         source_format=rendering.source_format,
         size=rendering.displayed_size,
@@ -108,21 +132,5 @@ def make_renditions(
         frames_dropped=rendering.frames_dropped,
         focus=saliency.focus() if saliency and describe else None,
         placeholder=placeholder,
+        note=rendering.note,
     )
-
-
-def _encode(
-    frames: Sequence[Image.Image], fmt: str, quality: int, avif_quality: int, rendering: Rendering
-) -> bytes:
-    if fmt == "avif":
-        return encode_avif(frames[0], quality=avif_quality)
-    return encode_webp(frames, quality=quality, timing=rendering.timing)
-
-
-def encode_avif(picture: Image.Image, *, quality: int, speed: int = AVIF_SPEED) -> bytes:
-    """A still AVIF, without metadata or ICC profile, as `encode_webp` does for WebP."""
-    from PIL import AvifImagePlugin  # noqa: F401 - see encode_webp
-
-    buffer = BytesIO()
-    picture.save(buffer, "AVIF", quality=quality, speed=speed, icc_profile=b"", exif=b"", xmp=b"")
-    return buffer.getvalue()

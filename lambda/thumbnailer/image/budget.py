@@ -28,8 +28,8 @@ MIN_BUDGET_PIXELS = 4_000_000
 #: measured: libwebp keeps the current and previous canvas and Pillow copies one out of it;
 #: libheif and libavif keep YCbCr planes and an RGB copy.
 _DECODER_CANVASES = {"WEBP": 3.0, "HEIF": 1.5, "AVIF": 1.5}
-# Modes Pillow resizes as they are; any other is converted first, into a second canvas.
-_RESIZABLE_MODES = frozenset({"RGB", "RGBA", "L", "LA", "CMYK"})
+#: Modes Pillow resizes as they are; any other is converted first (resize.py), into a second canvas.
+RESIZABLE_MODES = frozenset({"RGB", "RGBA", "L", "LA", "CMYK"})
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA"})
 _BYTES_PER_PIXEL = 4
 # libjpeg keeps every DCT coefficient of a progressive JPEG (2 bytes each, 64 per 8x8 block of
@@ -74,6 +74,7 @@ class DecodeCost:
     scale: int = 1
     decoder_pixels: int = 0
     held_pixels: int = 0
+    cropped_to: tuple[int, int] | None = None  # a GIF's canvas, when its frames grow Pillow's
 
     @property
     def decoded_pixels(self) -> int:
@@ -86,6 +87,10 @@ class DecodeCost:
     def describe(self) -> str:
         width, height = self.decoded_size
         text = f"{width}x{height} decoded"
+        if self.cropped_to:
+            text += " (GIF frames reaching outside the {}x{} canvas grow it)".format(
+                *self.cropped_to
+            )
         if self.scale > 1:
             text += f" at 1/{self.scale} scale"
         if self.copies != 1:
@@ -107,25 +112,31 @@ def decode_cost(
     coefficient_pixels: int = 0,
     frames: int = 1,
     frame_thumbnail_pixels: int = 0,
+    cropped_to: tuple[int, int] | None = None,
 ) -> DecodeCost:
     """The cost of decoding an image to `decoded_size` (after shrink-on-load).
 
     Besides the decoded image: the decoder's own canvases, a converted copy when the mode is
     not one Pillow resizes as is, a premultiplied copy when there is alpha (Pillow's resize
     makes one), and for an animation the previous canvas (to composite the next frame onto)
-    and every kept frame's thumbnails, held until they are encoded.
+    and every kept frame's thumbnails, held until they are encoded. A GIF canvas grown past
+    `cropped_to` by its frames costs two more: the frame Pillow keeps to dispose of and the
+    crop back to the canvas.
     """
     copies = 1.0 + _DECODER_CANVASES.get(image_format, 0.0)
-    if mode not in _RESIZABLE_MODES or frames > 1:
+    if mode not in RESIZABLE_MODES or frames > 1:
         copies += 1
     if has_alpha or mode in _ALPHA_MODES or frames > 1:
         copies += 1
     if frames > 1:
         copies += 1
+    if cropped_to:
+        copies += 2
     return DecodeCost(
         decoded_size=decoded_size,
         copies=copies,
         scale=scale,
         decoder_pixels=coefficient_pixels,
         held_pixels=frames * frame_thumbnail_pixels if frames > 1 else 0,
+        cropped_to=cropped_to,
     )

@@ -1,0 +1,75 @@
+"""The function consults its remaining time: no object is started under the margin, and the
+invocation ends as a transient failure so that the retry finishes (issue 18)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+
+import pytest
+
+import app
+from scripts.support.sample_images import encode, photo
+from tests.conftest import FakeLambdaContext
+from tests.integration.conftest import event_of
+from tests.integration.test_batch_operations import batch_event
+from tests.integration.test_queued_handler import queued  # noqa: F401 - a fixture
+from thumbnailer.deadline import START_MARGIN_MS
+from thumbnailer.errors import TransientError
+
+JPEG = encode(photo(600, 400), "JPEG")
+FIRST, SECOND = "uploads/late/first.jpg", "uploads/late/second.jpg"
+
+
+@dataclass
+class RunningOut(FakeLambdaContext):
+    """Just under the margin all along (an invocation's first object starts whatever the time)."""
+
+    def get_remaining_time_in_millis(self) -> int:  # type: ignore[override]
+        return START_MARGIN_MS - 1
+
+
+def thumbnails_of(stack, name: str) -> list[str]:
+    return [key for key in stack.output_keys() if key.startswith(f"late/{name}_")]
+
+
+def test_a_notification_starts_no_object_under_the_margin_and_is_retried(stack, lambda_context):
+    # GIVEN a notification of two uploads, and the time left falling under the margin
+    event = event_of(stack.upload(FIRST, JPEG), stack.upload(SECOND, JPEG))
+    # WHEN handled
+    with pytest.raises(TransientError, match=r"second\.jpg: not started"):
+        app.lambda_handler(event, RunningOut())
+    # THEN the first was made whole, the second not begun (no partial set)
+    assert len(thumbnails_of(stack, "first")) == 2
+    assert thumbnails_of(stack, "second") == []
+    # AND Lambda's retry, with time, finishes the set
+    result = app.lambda_handler(event, lambda_context)
+    assert [o["status"] for o in result["outcomes"]] == ["ignored", "written"]
+
+
+def test_an_sqs_batch_reports_the_unstarted_messages_as_failures(stack, queued):  # noqa: F811
+    # GIVEN a batch of two messages, and the time left falling under the margin
+    bodies = [event_of(stack.upload(key, JPEG)) for key in (FIRST, SECOND)]
+    batch, message_ids = queued(*bodies)
+    # WHEN handled
+    response = app.lambda_handler(batch, RunningOut())
+    # THEN exactly the unstarted message comes back; the first one's set is whole
+    assert response == {"batchItemFailures": [{"itemIdentifier": message_ids[1]}]}
+    started = json.loads(batch["Records"][0]["body"])["Records"][0]["s3"]["object"]["key"]
+    assert len(thumbnails_of(stack, started.rsplit("/", 1)[1][:-4])) == 2
+
+
+def test_batch_operations_tasks_not_started_are_temporary_failures(stack):
+    # GIVEN a Batch Operations invocation of two tasks, and the time left falling short
+    for key in (FIRST, SECOND):
+        stack.s3.put_object(Bucket=stack.input_bucket, Key=key, Body=JPEG)
+    event = batch_event("2.0", stack.input_bucket, FIRST)
+    second = copy.deepcopy(event["tasks"][0]) | {"taskId": "second", "s3Key": SECOND}
+    event["tasks"].append(second)
+    # WHEN handled
+    results = app.lambda_handler(event, RunningOut())["results"]
+    # THEN the first succeeded; the second is a TemporaryFailure the job retries
+    assert [r["resultCode"] for r in results] == ["Succeeded", "TemporaryFailure"]
+    assert "not started" in results[1]["resultString"]
+    assert thumbnails_of(stack, "second") == []
