@@ -171,7 +171,10 @@ class ObjectStore:
     def list_keys(self, bucket: str, prefix: str) -> list[str]:
         """Every key under `prefix` (ListObjectsV2, page by page)."""
         keys: list[str] = []
-        with _transient(f"S3 ListObjectsV2 s3://{bucket}/{prefix}"):
+        with (
+            span("S3 ListObjectsV2", bucket=bucket, prefix=prefix),
+            _transient(f"S3 ListObjectsV2 s3://{bucket}/{prefix}"),
+        ):
             pages = self._s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
             for page in pages:
                 keys.extend(item["Key"] for item in page.get("Contents", []))

@@ -137,6 +137,7 @@ class LocalStack:
             "WRITE_MANIFEST": str(parameters["WriteManifest"]),
             "AUTO_QUALITY": str(parameters["AutoQuality"]),
             "QUALITY_TARGET": str(parameters["QualityTarget"]),
+            "TRACING": str(parameters["Tracing"]),
             # As the template sets it without notifications: declared, and empty.
             "NOTIFICATION_TOPIC_ARN": "",
             **self.overrides,

@@ -17,7 +17,7 @@ from thumbnailer.keys import manifest_key, rendition_key
 from thumbnailer.manifest import CONTENT_TYPE as MANIFEST_CONTENT_TYPE
 from thumbnailer.manifest import manifest_document
 from thumbnailer.models import Outcome, SourceObject, Status
-from thumbnailer.observability import logger, metrics
+from thumbnailer.observability import logger, metrics, span
 from thumbnailer.provenance import Provenance, key_digest, normalise_etag
 from thumbnailer.settings import Settings
 from thumbnailer.stages.plan import in_write_order, marker
@@ -57,19 +57,20 @@ class Writer:
         if data is None:
             return missing(source)
 
-        made = make_renditions(
-            data,
-            settings.thumb_widths,
-            quality=settings.webp_quality,
-            max_pixels=settings.max_input_pixels,
-            max_frames=settings.max_animation_frames,
-            formats=settings.output_formats,
-            avif_quality=settings.avif_quality,
-            crops=settings.crop_sizes,
-            describe=settings.write_manifest,
-            auto_quality=settings.auto_quality,
-            quality_target=settings.quality_target,
-        )
+        with span("Render thumbnails", bucket=source.bucket, key=source.key, bytes=len(data)):
+            made = make_renditions(
+                data,
+                settings.thumb_widths,
+                quality=settings.webp_quality,
+                max_pixels=settings.max_input_pixels,
+                max_frames=settings.max_animation_frames,
+                formats=settings.output_formats,
+                avif_quality=settings.avif_quality,
+                crops=settings.crop_sizes,
+                describe=settings.write_manifest,
+                auto_quality=settings.auto_quality,
+                quality_target=settings.quality_target,
+            )
         if made.note:
             logger.warning(made.note)
         written = in_write_order(
