@@ -3,7 +3,8 @@ tracing SDK at all when it is off.
 
 Each mode runs in a process of its own (`tests.integration.traced_invocations`): the tracer is
 chosen when the function's modules are imported. Each process handles the same three uploads:
-a good JPEG, a PDF named .jpg, and a JPEG whose read S3 refuses with SlowDown.
+a good JPEG, a PDF named .jpg, and a JPEG whose read S3 refuses with SlowDown; then the good
+JPEG's delete.
 """
 
 from __future__ import annotations
@@ -165,8 +166,29 @@ def test_otel_shows_a_transient_failure_as_an_error_up_to_the_invocation(traced)
     assert "Render thumbnails" not in throttled
 
 
+def test_otel_shows_a_delete_listing_and_deleting_the_thumbnails(traced):
+    # GIVEN the handler traced with OpenTelemetry
+    otel = traced["otel"]
+
+    # WHEN the spans of the good upload's delete are read
+    deleted = _by_name(_invocations(otel["spans"])[3])
+
+    # THEN delete sync listed the name's outputs, then deleted each thumbnail, and the
+    # object's outcome is deleted
+    assert otel["outcomes"][3] == "deleted"
+    [listing], [process] = deleted["S3 ListObjectsV2"], deleted[PROCESS]
+    assert _annotations(listing) == {"bucket": OUTPUT_BUCKET, "prefix": "a/good"}
+    assert [_annotations(span) for span in deleted["S3 DeleteObject"]] == [
+        {"bucket": OUTPUT_BUCKET, "key": "a/good_128w.webp"},
+        {"bucket": OUTPUT_BUCKET, "key": "a/good_512w.webp"},
+    ]
+    assert _annotations(process) == {"bucket": INPUT_BUCKET, "key": GOOD, "outcome": "deleted"}
+    assert [_annotations(span) for span in deleted["SNS Publish"]] == [{"outcome": "deleted"}]
+    assert not any(span["error"] for spans in deleted.values() for span in spans)
+
+
 def test_xray_records_the_same_names_annotations_and_errors_as_otel(traced):
-    # GIVEN the same three invocations traced by the X-Ray SDK and by OpenTelemetry
+    # GIVEN the same four invocations traced by the X-Ray SDK and by OpenTelemetry
     def ours(spans: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
         # botocore's own subsegments (namespace aws) are the X-Ray SDK's patch; under otel
         # the layer's botocore instrumentation adds the same, which this test does not load
@@ -179,9 +201,9 @@ def test_xray_records_the_same_names_annotations_and_errors_as_otel(traced):
     # WHEN their spans and subsegments are compared, in the order they ended
     xray, otel = ours(traced["xray"]["spans"]), ours(traced["otel"]["spans"])
 
-    # THEN they are the same, for the good, the bad and the throttled upload
+    # THEN they are the same, for the good, the bad and the throttled upload and the delete
     assert traced["xray"]["outcomes"] == traced["otel"]["outcomes"]
-    assert len(otel) == len(traced["otel"]["spans"]) > 3 * 2
+    assert len(otel) == len(traced["otel"]["spans"]) > 4 * 2
     assert xray == otel
     # AND under X-Ray the AWS SDK's calls are subsegments of ours, as the layer's are under otel
     botocore = [s for s in traced["xray"]["spans"] if s.get("namespace") == "aws"]
@@ -189,13 +211,15 @@ def test_xray_records_the_same_names_annotations_and_errors_as_otel(traced):
         "S3 HeadObject",
         "S3 GetObject",
         "S3 PutObject",
+        "S3 ListObjectsV2",
+        "S3 DeleteObject",
         "SQS SendMessage",
         "SNS Publish",
     }
 
 
 def test_off_imports_neither_tracing_sdk_and_changes_no_outcome(traced):
-    # GIVEN the three invocations with TRACING=off, and with the two tracers
+    # GIVEN the four invocations with TRACING=off, and with the two tracers
     # WHEN the modules each process imported are listed
     imported = {mode: result["imported"] for mode, result in traced.items()}
 

@@ -1,10 +1,11 @@
-"""Runs the handler on three uploads with TRACING set, in a process of its own, and prints what
-was traced as JSON into a file (stdout has the function's logs and metrics):
+"""Runs the handler on three uploads and a delete with TRACING set, in a process of its own,
+and prints what was traced as JSON into a file (stdout has the function's logs and metrics):
 `python -m tests.integration.traced_invocations xray|otel|off RESULT.json`.
 
 The tracer is chosen when `thumbnailer.observability` is imported, so each mode needs a fresh
 interpreter. The three uploads are a good JPEG, a bad one (not an image) and one whose read S3
-refuses with SlowDown (a transient failure); notifications are on. What is recorded is caught in
+refuses with SlowDown (a transient failure); then the good one is deleted (delete sync lists and
+deletes its thumbnails); notifications are on. What is recorded is caught in
 memory:
 
 - otel: the OpenTelemetry SDK with an in-memory exporter, set up before the handler is imported,
@@ -125,6 +126,15 @@ def _event(s3: Any, key: str, data: bytes) -> dict[str, Any]:
     return {"Records": [record]}
 
 
+def _removed(key: str) -> dict[str, Any]:
+    """The ObjectRemoved event of `key`, later than its upload's (a greater sequencer)."""
+    record = json.loads((REPO / "events" / "s3-put.json").read_text())["Records"][0]
+    record.update(eventName="ObjectRemoved:Delete")
+    record["s3"]["bucket"].update(name=INPUT_BUCKET, arn=f"arn:aws:s3:::{INPUT_BUCKET}")
+    record["s3"]["object"] = {"key": key, "sequencer": "0066A1B2C3D4E5F602"}
+    return {"Records": [record]}
+
+
 def _throttle_reads_of(key: str) -> None:
     """S3 answers SlowDown to every GetObject of `key` (the function's own client only)."""
     from botocore.exceptions import ClientError
@@ -158,6 +168,7 @@ def run(mode: str) -> dict[str, Any]:
             _event(s3, GOOD, _jpeg()),
             _event(s3, BAD, b"%PDF-1.7 not an image"),
             _event(s3, THROTTLED, _jpeg()),
+            _removed(GOOD),
         ]
 
         import app
@@ -166,6 +177,10 @@ def run(mode: str) -> dict[str, Any]:
         _throttle_reads_of(THROTTLED)
         outcomes: list[str] = []
         for number, event in enumerate(events, start=1):
+            if event is events[-1]:
+                # The test's own delete, in a trace not sampled: X-Ray records none of it.
+                os.environ["_X_AMZN_TRACE_ID"] = f"Root=1-6650f3a1-{0:024x};Sampled=0"
+                s3.delete_object(Bucket=INPUT_BUCKET, Key=GOOD)
             os.environ["_X_AMZN_TRACE_ID"] = (
                 f"Root=1-6650f3a1-{number:024x};Parent={number:016x};Sampled=1"
             )
