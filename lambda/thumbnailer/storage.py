@@ -7,8 +7,10 @@ everything else is a `TransientError` (retrying may help).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -177,17 +179,34 @@ class DeadLetterQueue:
         self.url = queue_url
         self._sqs = sqs_client or aws_client("sqs")
 
-    def send(self, record: Mapping[str, Any], *, delay_seconds: int = 0) -> str:
-        """Send one failure record; return its message id."""
+    def send(
+        self,
+        record: Mapping[str, Any],
+        *,
+        deduplication_id: str | None = None,
+        delay_seconds: int = 0,
+    ) -> str:
+        """Send one failure record; return its message id.
+
+        To a FIFO queue (the template's), records are grouped by key, and SQS keeps one of the
+        sends that share a `deduplication_id` within five minutes: a retry of a send whose
+        answer was lost adds no record. Without one, each call is its own record (botocore's
+        retries of it still share one). A FIFO queue takes no per-message delay."""
+        message: dict[str, Any] = {
+            "QueueUrl": self.url,
+            "MessageBody": message_body(record),
+            "MessageAttributes": {
+                "reason": {"DataType": "String", "StringValue": str(record["reason"])}
+            },
+        }
+        if self.url.endswith(".fifo"):
+            key = f"{record.get('bucket', '')}/{record.get('key', '')}"
+            message["MessageGroupId"] = hashlib.sha256(key.encode()).hexdigest()
+            message["MessageDeduplicationId"] = deduplication_id or uuid.uuid4().hex
+        else:
+            message["DelaySeconds"] = delay_seconds
         with _transient("SQS SendMessage to the dead-letter queue"):
-            response = self._sqs.send_message(
-                QueueUrl=self.url,
-                MessageBody=message_body(record),
-                MessageAttributes={
-                    "reason": {"DataType": "String", "StringValue": str(record["reason"])}
-                },
-                DelaySeconds=delay_seconds,
-            )
+            response = self._sqs.send_message(**message)
         return str(response["MessageId"])
 
 

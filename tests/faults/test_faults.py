@@ -110,11 +110,6 @@ def test_a_response_lost_after_a_successful_write_is_finished_by_lambdas_retry(t
     holds(twin, {key: False}, out, key)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: issue 18 item 10. A SendMessage whose response is lost is sent again by the "
-    "retry, and a standard SQS queue keeps both: two DLQ records (docs/behaviour.md, known limits)",
-)
 def test_a_lost_response_of_the_dlq_send_still_leaves_exactly_one_record(twin, plan):
     # GIVEN the DLQ's SendMessage succeeds but its response is lost
     key, out = source("lost-dlq-send")
