@@ -151,17 +151,24 @@ def test_a_kill_at_the_deadline_is_finished_by_lambdas_retry(twin, plan):
 # --- every invocation fails: the failed-event queue, then a redrive --------------------------
 
 
+def failed_every_retry(twin, plan, name: str, operation: str) -> tuple[str, str]:
+    """An upload whose `operation` S3 failed on every attempt of every invocation: Lambda gave
+    up, and its event is in the failed-event queue. The fault stays planned."""
+    key, out = source(name)
+    plan.set(Fault(operation, "slowdown", match=f"{name}/", times=10**6))
+    twin.upload(key, STILL)
+    [event] = wait_for_events(twin, key, 1)
+    assert event.dead_lettered
+    assert queue_depth(twin, twin.stack.failed_event_queue_url) == 1
+    return key, out
+
+
 @pytest.mark.parametrize("operation", ["PutObject", "HeadObject"])
 def test_an_event_that_fails_every_retry_is_finished_by_a_redrive(
     twin, plan, monkeypatch, operation
 ):
     # GIVEN S3 answers SlowDown to every attempt of every invocation
-    key, out = source(f"persistent-{operation}")
-    plan.set(Fault(operation, "slowdown", match=f"persistent-{operation}/", times=10**6))
-    twin.upload(key, STILL)
-    [event] = wait_for_events(twin, key, 1)
-    assert event.dead_lettered  # Lambda gave up after its retries: the failed-event queue
-    assert queue_depth(twin, twin.stack.failed_event_queue_url) == 1
+    key, out = failed_every_retry(twin, plan, f"persistent-{operation}", operation)
 
     # WHEN S3 is well again and the queues are replayed
     plan.clear()
@@ -180,10 +187,7 @@ def test_a_redrive_that_fails_keeps_the_message_and_the_next_one_finishes(
     twin, plan, monkeypatch, operation
 ):
     # GIVEN an event in the failed-event queue (S3 failed every retry)
-    key, out = source(f"redrive-{operation}")
-    plan.set(Fault("PutObject", "slowdown", match=f"redrive-{operation}/", times=10**6))
-    twin.upload(key, STILL)
-    wait_for_events(twin, key, 1)
+    key, out = failed_every_retry(twin, plan, f"redrive-{operation}", "PutObject")
     # WHEN the redrive's own calls fail (S3 still failing, for its re-queue to be needed)
     plan.set(
         Fault(operation, "timeout", times=10**6),
