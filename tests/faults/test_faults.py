@@ -268,6 +268,24 @@ def test_two_versions_interleaved_leave_the_current_ones_set(twin, plan, version
     holds(twin, {key: False}, out, key)
 
 
+def test_an_overwrite_held_partway_shows_no_manifest_of_the_old_picture(twin, plan):
+    # GIVEN a landscape still's set and manifest
+    key, out = source("overwrite")
+    twin.upload(key, STILL)
+    wait_for_events(twin, key, 1)
+    # WHEN a portrait replaces it, and its create is held after its first write
+    plan.set(Fault("PutObject", "hold", match=out, skip=1, times=1))
+    twin.upload(key, OTHER_STILL)
+    wait_for_fired(plan)
+    # THEN meanwhile there is no manifest, rather than the landscape's over a portrait's file
+    listing = twin.s3.list_objects_v2(Bucket=twin.stack.output_bucket, Prefix=out)["Contents"]
+    assert f"{out}pic.json" not in [item["Key"] for item in listing]
+    # AND once it goes on, the set and manifest are the portrait's
+    plan.release()
+    wait_for_events(twin, key, 2)
+    holds(twin, {key: False}, out, key)
+
+
 @pytest.mark.parametrize("deleted", ["non-current", "current"])
 def test_deleting_one_version_leaves_the_set_of_the_current_one(twin, plan, versioned, deleted):
     # GIVEN two versions, each handled
