@@ -1,5 +1,6 @@
 """Making a set: read the named version of the source, render every rendition from one decode,
-write them (the marker last), then the manifest, and count what was done.
+retire the old manifest, write the renditions (the marker last), then the manifest, and count
+what was done.
 
 Everything is encoded before anything is written: a bad image leaves no partial output.
 """
@@ -85,6 +86,11 @@ class Writer:
             version_id=source.version_id,
             sequencer=source.sequencer,
         ).as_metadata()
+        if settings.write_manifest:
+            # The old manifest goes before any file is overwritten, and the new one comes last:
+            # a set that fails partway has no manifest (its retry writes one), never one that
+            # describes other files than those in the bucket.
+            self._store.delete(settings.output_bucket, manifest_key(relative))
         for key, rendition in written:
             self._store.write(
                 settings.output_bucket,
