@@ -16,7 +16,7 @@ WORKFLOWS  := $(wildcard .github/workflows/*.yaml)
 # Targets that never talk to a real account give moto (and SAM) a region, unless one is set.
 # redrive and backfill talk to the user's account: they find its region as the AWS CLI does
 # (AWS_REGION, AWS_DEFAULT_REGION, the profile's region in ~/.aws/config) or take --region.
-LOCAL_TARGETS := test lint demo ops-demo local-aws loadtest bench build
+LOCAL_TARGETS := test lint demo ops-demo local-aws loadtest bench bench-tracing build
 $(LOCAL_TARGETS): export AWS_DEFAULT_REGION ?= us-east-1
 
 .PHONY: help
@@ -157,3 +157,7 @@ bench: $(STAMP) $(FUNCTION_VENV)/.installed ## time the core, the handler, the b
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjxl-testdata >/dev/null; \
 	else echo "make bench: not root, so no libjxl-testdata: AUTO_QUALITY is measured on scikit-image's photos only"; fi
 	$(BIN)/python -m scripts.bench.bench $(DIR)
+
+.PHONY: bench-tracing
+bench-tracing: $(STAMP) $(FUNCTION_VENV)/.installed ## each Tracing value (xray, otel, off): init, first invocation, package and layer size
+	$(BIN)/python -m scripts.bench.tracing $(if $(RUNS),--runs $(RUNS))

@@ -36,6 +36,7 @@ TEST_ENV = {
     "WRITE_MANIFEST": "false",
     "AUTO_QUALITY": "false",
     "QUALITY_TARGET": "75",
+    "TRACING": "xray",
     "POWERTOOLS_SERVICE_NAME": "thumbnailer",
     "POWERTOOLS_METRICS_NAMESPACE": "ServerlessImagePipeline",
 }

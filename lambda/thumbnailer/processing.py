@@ -13,7 +13,7 @@ from typing import Any
 from thumbnailer.errors import BadObjectError, TransientError
 from thumbnailer.keys import relative_key
 from thumbnailer.models import BACKFILL_EVENT, REMAKE_EVENT, Outcome, SourceObject, Status
-from thumbnailer.observability import logger, tracer
+from thumbnailer.observability import annotate, logger, tracer
 from thumbnailer.provenance import normalise_etag, settings_hash, signature_of
 from thumbnailer.settings import Settings
 from thumbnailer.stages import dead_letters
@@ -71,6 +71,16 @@ class ThumbnailService:
         A bad object is also sent to the dead-letter queue, unless `report_bad_objects` is
         False: then the caller keeps its own record (a replay, a batch job's report).
         """
+        annotate(bucket=source.bucket, key=source.key)
+        try:
+            outcome = self._route(source, report_bad_objects=report_bad_objects)
+        except TransientError:
+            annotate(outcome="transient")
+            raise
+        annotate(outcome=outcome.status.value, reason=outcome.reason or None)
+        return outcome
+
+    def _route(self, source: SourceObject, *, report_bad_objects: bool) -> Outcome:
         created = source.event_name.startswith("ObjectCreated:")
         removed = source.event_name.startswith("ObjectRemoved:")
         if not (created or removed):

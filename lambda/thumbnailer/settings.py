@@ -7,12 +7,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from thumbnailer.env_values import (
+    parse_count,
+    parse_crops,
+    parse_flag,
+    parse_formats,
+    parse_quality,
+    parse_widths,
+)
 from thumbnailer.errors import SettingsError
 from thumbnailer.image.animation import DEFAULT_MAX_FRAMES
 from thumbnailer.image.budget import DEFAULT_MEMORY_MB, MIN_BUDGET_PIXELS, pixel_budget
 from thumbnailer.image.encoders import DEFAULT_AVIF_QUALITY, DEFAULT_WEBP_QUALITY
-from thumbnailer.image.encoders import FORMATS as OUTPUT_FORMATS
-from thumbnailer.image.geometry import WEBP_MAX_SIDE
 from thumbnailer.image.quality import DEFAULT_QUALITY_TARGET
 
 #: The public contract: the environment variables the function reads (the template sets exactly
@@ -33,6 +39,7 @@ ENV_VARS = (
     "WRITE_MANIFEST",
     "AUTO_QUALITY",
     "QUALITY_TARGET",
+    "TRACING",
 )
 #: Read by boto3, not here. The template declares it empty (AWS's own endpoints) only so that
 #: `sam local invoke --env-vars events/env.json` can set it: SAM sets declared variables only.
@@ -49,12 +56,12 @@ DEFAULT_CACHE_CONTROL = "public, max-age=3600, stale-while-revalidate=82800"
 # The template's AllowedPattern for InputPrefix, so both refuse the same prefixes: one or more
 # folders of S3's safe characters, each ending in "/".
 INPUT_PREFIX_PATTERN = re.compile(r"([A-Za-z0-9!_.'()-]+/)+")
-# A whole number in ASCII digits, no leading zeros (str.isdigit also takes "²", fullwidth...).
-_WHOLE_NUMBER = re.compile(r"0|[1-9][0-9]*")
 # An HTTP header value S3 stores as given: visible ASCII and spaces, no control characters.
 _HEADER_VALUE = re.compile(r"[ -~]+")
-#: Every rendition is written once per format, in OUTPUT_FORMATS' order of preference.
+#: Every rendition is written once per format, in the encoders' FORMATS order of preference.
 DEFAULT_OUTPUT_FORMATS = ("webp",)
+#: The tracers observability.py can set up, the default first (docs/configuration.md#tracing).
+TRACING_MODES = ("xray", "otel", "off")
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,8 @@ class Settings:
     # Each rendition at the lowest quality that reaches a SSIMULACRA2 score (image/quality.py).
     auto_quality: bool = False
     quality_target: int = DEFAULT_QUALITY_TARGET
+    # The tracer: observability.py has set it up already, from `tracing_from_env`.
+    tracing: str = TRACING_MODES[0]
     # A limit that protects the function's memory; not (yet) part of the env contract.
     max_input_bytes: int = 64 * 1024 * 1024
 
@@ -101,24 +110,25 @@ class Settings:
         dlq_url = required("DLQ_URL")
         if dlq_url and not dlq_url.startswith(("https://", "http://")):
             problems.append(f"DLQ_URL must be an SQS queue URL, got {dlq_url!r}")
-        widths = _parse_widths(
+        widths = parse_widths(
             env.get("THUMB_SIZES", ",".join(map(str, DEFAULT_THUMB_WIDTHS))), problems
         )
-        quality = _parse_quality(
+        quality = parse_quality(
             "WEBP_QUALITY", env.get("WEBP_QUALITY", str(DEFAULT_WEBP_QUALITY)), problems
         )
-        formats = _parse_formats(
+        formats = parse_formats(
             env.get("OUTPUT_FORMATS", ",".join(DEFAULT_OUTPUT_FORMATS)), problems
         )
-        avif_quality = _parse_quality(
+        avif_quality = parse_quality(
             "AVIF_QUALITY", env.get("AVIF_QUALITY", str(DEFAULT_AVIF_QUALITY)), problems
         )
-        crops = _parse_crops(env.get("CROP_SIZES", ""), problems)
-        write_manifest = _parse_flag("WRITE_MANIFEST", env.get("WRITE_MANIFEST", "false"), problems)
-        auto_quality = _parse_flag("AUTO_QUALITY", env.get("AUTO_QUALITY", "false"), problems)
-        target = _parse_quality(
+        crops = parse_crops(env.get("CROP_SIZES", ""), problems)
+        write_manifest = parse_flag("WRITE_MANIFEST", env.get("WRITE_MANIFEST", "false"), problems)
+        auto_quality = parse_flag("AUTO_QUALITY", env.get("AUTO_QUALITY", "false"), problems)
+        target = parse_quality(
             "QUALITY_TARGET", env.get("QUALITY_TARGET", str(DEFAULT_QUALITY_TARGET)), problems
         )
+        tracing = tracing_from_env(env, problems)
         input_prefix = env.get("INPUT_PREFIX", DEFAULT_INPUT_PREFIX)
         if not INPUT_PREFIX_PATTERN.fullmatch(input_prefix):
             problems.append(
@@ -133,7 +143,7 @@ class Settings:
             )
 
         def count(name: str, default: int, minimum: int) -> int:
-            return _parse_count(name, env.get(name, str(default)), problems, minimum=minimum)
+            return parse_count(name, env.get(name, str(default)), problems, minimum=minimum)
 
         memory_mb = count("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", DEFAULT_MEMORY_MB, 1)
         # 0 (the template's default) sizes the budget to the function's memory.
@@ -167,6 +177,7 @@ class Settings:
             write_manifest=write_manifest,
             auto_quality=auto_quality,
             quality_target=target,
+            tracing=tracing,
         )
         # Every output records its settings in S3 user metadata, which S3 caps at 2 KB: too many
         # widths would pass here and then fail every upload as if the world had.
@@ -178,71 +189,13 @@ class Settings:
         return settings
 
 
-def _parse_widths(raw: str, problems: list[str]) -> tuple[int, ...]:
-    widths: set[int] = set()
-    for part in raw.split(","):
-        text = part.strip()
-        if not _WHOLE_NUMBER.fullmatch(text) or not 1 <= int(text) <= WEBP_MAX_SIDE:
-            problems.append(
-                f"THUMB_SIZES must be a comma-separated list of widths from 1 to "
-                f"{WEBP_MAX_SIDE} pixels, got {raw!r}"
-            )
-            return ()
-        widths.add(int(text))
-    return tuple(sorted(widths))
-
-
-def _parse_quality(name: str, raw: str, problems: list[str]) -> int:
-    text = raw.strip()
-    if not _WHOLE_NUMBER.fullmatch(text) or not 0 <= int(text) <= 100:
-        problems.append(f"{name} must be a whole number from 0 to 100, got {raw!r}")
-        return 0
-    return int(text)
-
-
-def _parse_count(name: str, raw: str, problems: list[str], *, minimum: int) -> int:
-    text = raw.strip()
-    if not _WHOLE_NUMBER.fullmatch(text) or int(text) < minimum:
-        problems.append(f"{name} must be a whole number of at least {minimum}, got {raw!r}")
-        return minimum
-    return int(text)
-
-
-def _parse_formats(raw: str, problems: list[str]) -> tuple[str, ...]:
-    """`webp`, `avif` or both, comma-separated (the template's AllowedPattern); in
-    OUTPUT_FORMATS' order."""
-    given = raw.split(",")
-    if any(name not in OUTPUT_FORMATS for name in given):
-        problems.append(
-            f"OUTPUT_FORMATS must be a comma-separated list of {' and '.join(OUTPUT_FORMATS)}, "
-            f"got {raw!r}"
-        )
-        return ("webp",)
-    return tuple(name for name in OUTPUT_FORMATS if name in given)
-
-
-_CROP_BOX = re.compile(r"([1-9][0-9]*)x([1-9][0-9]*)")
-
-
-def _parse_crops(raw: str, problems: list[str]) -> tuple[tuple[int, int], ...]:
-    """Comma-separated `WxH` boxes (`256x256,1200x630`); empty means no crops."""
-    if not raw:
-        return ()
-    boxes: set[tuple[int, int]] = set()
-    for part in raw.split(","):
-        match = _CROP_BOX.fullmatch(part)
-        if not match or max(int(match[1]), int(match[2])) > WEBP_MAX_SIDE:
-            problems.append(
-                f"CROP_SIZES must be empty or a comma-separated list of WxH boxes (e.g. "
-                f"256x256,1200x630), each side from 1 to {WEBP_MAX_SIDE} pixels, got {raw!r}"
-            )
-            return ()
-        boxes.add((int(match[1]), int(match[2])))
-    return tuple(sorted(boxes))
-
-
-def _parse_flag(name: str, raw: str, problems: list[str]) -> bool:
-    if raw not in ("true", "false"):
-        problems.append(f"{name} must be true or false, got {raw!r}")
-        return False
-    return raw == "true"
+def tracing_from_env(env: Mapping[str, str] = os.environ, problems: list[str] | None = None) -> str:
+    """TRACING. observability.py reads it alone, at import, before `from_env`: a value the
+    template would refuse raises there at once; `from_env` adds it to its `problems`."""
+    mode = env.get("TRACING", TRACING_MODES[0])
+    if mode not in TRACING_MODES:
+        problem = f"TRACING must be one of {', '.join(TRACING_MODES)}, got {mode!r}"
+        if problems is None:
+            raise SettingsError(f"invalid configuration: {problem}")
+        problems.append(problem)
+    return mode

@@ -7,8 +7,10 @@ everything else is a `TransientError` (retrying may help).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from thumbnailer.errors import ObjectTooLargeError, SourceChangedError, TransientError
+from thumbnailer.observability import Annotation, annotate, span
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -59,19 +62,22 @@ def _error_code(exc: ClientError) -> str:
 
 
 @contextmanager
-def _transient(action: str) -> Iterator[None]:
-    """Any botocore error inside becomes a `TransientError` naming `action` and S3's/SQS's code.
+def _transient(call: str, target: str, **annotations: Annotation) -> Iterator[None]:
+    """`call` on `target`, traced as a span named `call` with `annotations`: any botocore error
+    inside becomes a `TransientError` naming both and S3's/SQS's code (and marks the span).
 
     Errors a caller can interpret (a missing object, a replaced one) are caught before this.
     """
-    try:
-        yield
-    except ClientError as exc:
-        message = exc.response.get("Error", {}).get("Message", "")
-        detail = f"{_error_code(exc)} ({message})" if message else _error_code(exc)
-        raise TransientError(f"{action} failed: {detail}") from exc
-    except BotoCoreError as exc:
-        raise TransientError(f"{action} failed: {exc}") from exc
+    action = f"{call} {target}"
+    with span(call, **annotations):
+        try:
+            yield
+        except ClientError as exc:
+            message = exc.response.get("Error", {}).get("Message", "")
+            detail = f"{_error_code(exc)} ({message})" if message else _error_code(exc)
+            raise TransientError(f"{action} failed: {detail}") from exc
+        except BotoCoreError as exc:
+            raise TransientError(f"{action} failed: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -92,7 +98,7 @@ class ObjectStore:
 
     def head(self, bucket: str, key: str) -> ObjectInfo | None:
         """The current object's ETag, size, version and user metadata; None if there is none."""
-        with _transient(f"S3 HeadObject s3://{bucket}/{key}"):
+        with _transient("S3 HeadObject", f"s3://{bucket}/{key}", bucket=bucket, key=key):
             try:
                 response = self._s3.head_object(Bucket=bucket, Key=key)
             except ClientError as exc:
@@ -117,7 +123,7 @@ class ObjectStore:
         request: dict[str, str] = {"Bucket": bucket, "Key": key}
         if if_match:
             request["IfMatch"] = f'"{if_match}"'
-        with _transient(f"S3 GetObject s3://{bucket}/{key}"):
+        with _transient("S3 GetObject", f"s3://{bucket}/{key}", bucket=bucket, key=key):
             try:
                 response = self._s3.get_object(**request)
                 length = response["ContentLength"]
@@ -126,7 +132,7 @@ class ObjectStore:
                     raise ObjectTooLargeError(
                         f"the object has {length} bytes; the limit is {max_bytes} bytes"
                     )
-                return response["Body"].read()
+                data: bytes = response["Body"].read()
             except ClientError as exc:
                 if _error_code(exc) in _MISSING_CODES:
                     return None
@@ -135,6 +141,8 @@ class ObjectStore:
                         f"s3://{bucket}/{key} no longer has ETag {if_match}: it was replaced"
                     ) from exc
                 raise
+            annotate(bytes=len(data))
+            return data
 
     def write(
         self,
@@ -146,7 +154,9 @@ class ObjectStore:
         cache_control: str,
         metadata: Mapping[str, str],
     ) -> None:
-        with _transient(f"S3 PutObject s3://{bucket}/{key}"):
+        with _transient(
+            "S3 PutObject", f"s3://{bucket}/{key}", bucket=bucket, key=key, bytes=len(data)
+        ):
             self._s3.put_object(
                 Bucket=bucket,
                 Key=key,
@@ -159,14 +169,16 @@ class ObjectStore:
     def list_keys(self, bucket: str, prefix: str) -> list[str]:
         """Every key under `prefix` (ListObjectsV2, page by page)."""
         keys: list[str] = []
-        with _transient(f"S3 ListObjectsV2 s3://{bucket}/{prefix}"):
+        with _transient(
+            "S3 ListObjectsV2", f"s3://{bucket}/{prefix}", bucket=bucket, prefix=prefix
+        ):
             pages = self._s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
             for page in pages:
                 keys.extend(item["Key"] for item in page.get("Contents", []))
         return keys
 
     def delete(self, bucket: str, key: str) -> None:
-        with _transient(f"S3 DeleteObject s3://{bucket}/{key}"):
+        with _transient("S3 DeleteObject", f"s3://{bucket}/{key}", bucket=bucket, key=key):
             self._s3.delete_object(Bucket=bucket, Key=key)
 
 
@@ -177,17 +189,40 @@ class DeadLetterQueue:
         self.url = queue_url
         self._sqs = sqs_client or aws_client("sqs")
 
-    def send(self, record: Mapping[str, Any], *, delay_seconds: int = 0) -> str:
-        """Send one failure record; return its message id."""
-        with _transient("SQS SendMessage to the dead-letter queue"):
-            response = self._sqs.send_message(
-                QueueUrl=self.url,
-                MessageBody=message_body(record),
-                MessageAttributes={
-                    "reason": {"DataType": "String", "StringValue": str(record["reason"])}
-                },
-                DelaySeconds=delay_seconds,
-            )
+    def send(
+        self,
+        record: Mapping[str, Any],
+        *,
+        deduplication_id: str | None = None,
+        delay_seconds: int = 0,
+    ) -> str:
+        """Send one failure record; return its message id.
+
+        To a FIFO queue (the template's), records are grouped by key, and SQS keeps one of the
+        sends that share a `deduplication_id` within five minutes: a retry of a send whose
+        answer was lost adds no record. Without one, each call is its own record (botocore's
+        retries of it still share one). A FIFO queue takes no per-message delay."""
+        message: dict[str, Any] = {
+            "QueueUrl": self.url,
+            "MessageBody": message_body(record),
+            "MessageAttributes": {
+                "reason": {"DataType": "String", "StringValue": str(record["reason"])}
+            },
+        }
+        if self.url.endswith(".fifo"):
+            key = f"{record.get('bucket', '')}/{record.get('key', '')}"
+            message["MessageGroupId"] = hashlib.sha256(key.encode()).hexdigest()
+            message["MessageDeduplicationId"] = deduplication_id or uuid.uuid4().hex
+        else:
+            message["DelaySeconds"] = delay_seconds
+        with _transient(
+            "SQS SendMessage",
+            "to the dead-letter queue",
+            bucket=record.get("bucket"),
+            key=record.get("key"),
+            reason=str(record["reason"]),
+        ):
+            response = self._sqs.send_message(**message)
         return str(response["MessageId"])
 
 
@@ -199,7 +234,7 @@ class NotificationTopic:
         self._sns = sns_client or aws_client("sns")
 
     def publish(self, message: Mapping[str, Any], *, outcome: str, subject: str) -> None:
-        with _transient("SNS Publish to the notification topic"):
+        with _transient("SNS Publish", "to the notification topic", outcome=outcome):
             self._sns.publish(
                 TopicArn=self._arn,
                 Subject=subject,

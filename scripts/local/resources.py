@@ -59,7 +59,7 @@ class LocalStack:
     aws: LocalAws
     input_bucket: str = "sip-local-input"
     output_bucket: str = "sip-local-output"
-    dlq_name: str = "sip-local-dlq"
+    dlq_name: str = "sip-local-dlq.fifo"
     failed_event_queue_name: str = "sip-local-failed-events"
     events_queue_name: str = "sip-local-s3-events"
     ingest_queue_name: str = "sip-local-ingest"
@@ -95,7 +95,9 @@ class LocalStack:
         s3, sqs = self.aws.client("s3"), self.aws.client("sqs")
         s3.create_bucket(Bucket=self.input_bucket)
         s3.create_bucket(Bucket=self.output_bucket)
-        self.dlq_url = sqs.create_queue(QueueName=self.dlq_name)["QueueUrl"]
+        # FIFO, as the template's: SQS drops a report sent twice (docs/behaviour.md).
+        fifo = {"FifoQueue": "true"} if self.dlq_name.endswith(".fifo") else {}
+        self.dlq_url = sqs.create_queue(QueueName=self.dlq_name, Attributes=fifo)["QueueUrl"]
         self.failed_event_queue_url = sqs.create_queue(QueueName=self.failed_event_queue_name)[
             "QueueUrl"
         ]
@@ -137,6 +139,7 @@ class LocalStack:
             "WRITE_MANIFEST": str(parameters["WriteManifest"]),
             "AUTO_QUALITY": str(parameters["AutoQuality"]),
             "QUALITY_TARGET": str(parameters["QualityTarget"]),
+            "TRACING": str(parameters["Tracing"]),
             # As the template sets it without notifications: declared, and empty.
             "NOTIFICATION_TOPIC_ARN": "",
             **self.overrides,

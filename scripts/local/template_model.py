@@ -3,7 +3,7 @@
 load          the template as plain dicts and strs
 resolve       what CloudFormation creates for some parameter values: conditions evaluated,
               false-conditioned resources and outputs gone, Fn::If replaced by its branch,
-              AWS::NoValue dropped
+              AWS::NoValue dropped, mappings that only an untaken branch read gone
 sam_transform the template after the SAM transform (the generated roles, policies, aliases...)
 substitute    Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Select and Fn::Split replaced by values
 
@@ -93,7 +93,22 @@ def resolve(template: Template, parameters: dict[str, str]) -> Template:
                 continue
             kept[name] = _choose_branches(body, condition)
         result[section] = kept
+    # A mapping only the branches not taken read (Tracing=otel's layers) is not there either.
+    used = _mappings_read(result.get("Resources", {})) | _mappings_read(result.get("Outputs", {}))
+    mappings = {name: body for name, body in result.pop("Mappings", {}).items() if name in used}
+    if mappings:
+        result["Mappings"] = mappings
     return result
+
+
+def _mappings_read(node: Any) -> set[str]:
+    """The names of the mappings that Fn::FindInMap reads in `node`."""
+    if isinstance(node, list):
+        return set().union(*map(_mappings_read, node)) if node else set()
+    if not isinstance(node, dict):
+        return set()
+    found = {node["Fn::FindInMap"][0]} if "Fn::FindInMap" in node else set()
+    return found.union(*map(_mappings_read, node.values()))
 
 
 def _evaluate(expression: Any, values: dict[str, str], condition: Any) -> Any:

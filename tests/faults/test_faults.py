@@ -110,11 +110,6 @@ def test_a_response_lost_after_a_successful_write_is_finished_by_lambdas_retry(t
     holds(twin, {key: False}, out, key)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: issue 18 item 10. A SendMessage whose response is lost is sent again by the "
-    "retry, and a standard SQS queue keeps both: two DLQ records (docs/behaviour.md, known limits)",
-)
 def test_a_lost_response_of_the_dlq_send_still_leaves_exactly_one_record(twin, plan):
     # GIVEN the DLQ's SendMessage succeeds but its response is lost
     key, out = source("lost-dlq-send")
@@ -156,17 +151,24 @@ def test_a_kill_at_the_deadline_is_finished_by_lambdas_retry(twin, plan):
 # --- every invocation fails: the failed-event queue, then a redrive --------------------------
 
 
+def failed_every_retry(twin, plan, name: str, operation: str) -> tuple[str, str]:
+    """An upload whose `operation` S3 failed on every attempt of every invocation: Lambda gave
+    up, and its event is in the failed-event queue. The fault stays planned."""
+    key, out = source(name)
+    plan.set(Fault(operation, "slowdown", match=f"{name}/", times=10**6))
+    twin.upload(key, STILL)
+    [event] = wait_for_events(twin, key, 1)
+    assert event.dead_lettered
+    assert queue_depth(twin, twin.stack.failed_event_queue_url) == 1
+    return key, out
+
+
 @pytest.mark.parametrize("operation", ["PutObject", "HeadObject"])
 def test_an_event_that_fails_every_retry_is_finished_by_a_redrive(
     twin, plan, monkeypatch, operation
 ):
     # GIVEN S3 answers SlowDown to every attempt of every invocation
-    key, out = source(f"persistent-{operation}")
-    plan.set(Fault(operation, "slowdown", match=f"persistent-{operation}/", times=10**6))
-    twin.upload(key, STILL)
-    [event] = wait_for_events(twin, key, 1)
-    assert event.dead_lettered  # Lambda gave up after its retries: the failed-event queue
-    assert queue_depth(twin, twin.stack.failed_event_queue_url) == 1
+    key, out = failed_every_retry(twin, plan, f"persistent-{operation}", operation)
 
     # WHEN S3 is well again and the queues are replayed
     plan.clear()
@@ -185,10 +187,7 @@ def test_a_redrive_that_fails_keeps_the_message_and_the_next_one_finishes(
     twin, plan, monkeypatch, operation
 ):
     # GIVEN an event in the failed-event queue (S3 failed every retry)
-    key, out = source(f"redrive-{operation}")
-    plan.set(Fault("PutObject", "slowdown", match=f"redrive-{operation}/", times=10**6))
-    twin.upload(key, STILL)
-    wait_for_events(twin, key, 1)
+    key, out = failed_every_retry(twin, plan, f"redrive-{operation}", "PutObject")
     # WHEN the redrive's own calls fail (S3 still failing, for its re-queue to be needed)
     plan.set(
         Fault(operation, "timeout", times=10**6),
@@ -266,6 +265,24 @@ def test_two_versions_interleaved_leave_the_current_ones_set(twin, plan, version
     plan.release()
     wait_for_events(twin, key, 2)
     # THEN the set is version 2's, every file of it
+    holds(twin, {key: False}, out, key)
+
+
+def test_an_overwrite_held_partway_shows_no_manifest_of_the_old_picture(twin, plan):
+    # GIVEN a landscape still's set and manifest
+    key, out = source("overwrite")
+    twin.upload(key, STILL)
+    wait_for_events(twin, key, 1)
+    # WHEN a portrait replaces it, and its create is held after its first write
+    plan.set(Fault("PutObject", "hold", match=out, skip=1, times=1))
+    twin.upload(key, OTHER_STILL)
+    wait_for_fired(plan)
+    # THEN meanwhile there is no manifest, rather than the landscape's over a portrait's file
+    listing = twin.s3.list_objects_v2(Bucket=twin.stack.output_bucket, Prefix=out)["Contents"]
+    assert f"{out}pic.json" not in [item["Key"] for item in listing]
+    # AND once it goes on, the set and manifest are the portrait's
+    plan.release()
+    wait_for_events(twin, key, 2)
     holds(twin, {key: False}, out, key)
 
 

@@ -59,9 +59,10 @@ MODES: dict[str, dict[str, str]] = {
         "OutputFormats": "webp,avif",
         "CropSizes": "256x256",
         "WriteManifest": "true",
+        "Tracing": "otel",
         **OPTIONS,
     },
-    "all-direct": {"EnableNotifications": "true", "EnableCdn": "true", **OPTIONS},
+    "all-direct": {"EnableNotifications": "true", "EnableCdn": "true", "Tracing": "off", **OPTIONS},
 }
 
 # ${Name} or ${Name.Attribute} inside Fn::Sub; ${!Literal} is an escape, not a reference.

@@ -106,6 +106,9 @@ def test_artifact_holds_linux_arm64_python_313_dependencies(artifact: Path) -> N
     # AND Powertools is there with its tracer dependency
     assert (artifact / "aws_lambda_powertools" / "__init__.py").is_file()
     assert (artifact / "aws_xray_sdk" / "__init__.py").is_file()
+    # AND OpenTelemetry is not: with Tracing=otel the ADOT layer brings it, so no other value
+    # carries its 14 MB (docs/configuration.md#tracing)
+    assert not (artifact / "opentelemetry").exists()
     # AND the SDK the Lambda runtime provides is not shipped to shadow it
     assert not (artifact / "botocore").exists()
     assert not (artifact / "boto3").exists()

@@ -235,7 +235,7 @@ def test_make_local_aws_serves_every_event_file_over_http(tmp_path):
         assert env["AWS_ENDPOINT_URL"] == endpoint
         s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION)
         sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=REGION)
-        dlq_url = sqs.get_queue_url(QueueName="sip-local-dlq")["QueueUrl"]
+        dlq_url = sqs.get_queue_url(QueueName="sip-local-dlq.fifo")["QueueUrl"]
         invoker = LambdaInvoker(env, dlq_url, sqs, workers=1, max_retries=0)
         try:
             # WHEN each event file is invoked
@@ -249,9 +249,9 @@ def test_make_local_aws_serves_every_event_file_over_http(tmp_path):
             for name, inv in responses.items()
         } == HTTP_EXPECTED
         assert _output_keys(s3, "sip-local-output") == THUMBNAILS
-        # AND one DLQ record for the broken image per event that named it (s3-put-multi.json,
-        # then the SQS batch): a bad object is reported once per notification
-        assert _dead_letter_keys(sqs, dlq_url) == ["uploads/broken/not-really-a.jpg"] * 2
+        # AND one DLQ record for the broken image, which two events named (s3-put-multi.json,
+        # then the SQS batch): the FIFO queue keeps one report of one object
+        assert _dead_letter_keys(sqs, dlq_url) == ["uploads/broken/not-really-a.jpg"]
     finally:
         # AND Ctrl-C stops the server cleanly
         server.send_signal(signal.SIGINT)

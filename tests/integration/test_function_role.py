@@ -67,6 +67,7 @@ SHAPES: dict[str, dict[str, str]] = {
         "WriteManifest": "true",
         "SyncDeletes": "true",
     },
+    "manifest-without-sync-deletes": {"WriteManifest": "true", "SyncDeletes": "false"},
 }
 
 

@@ -228,6 +228,31 @@ def test_an_unreachable_dlq_raises_instead_of_losing_the_record(stack, lambda_co
         app.lambda_handler(event_of(record), lambda_context)
 
 
+def test_a_fifo_dlq_keeps_one_record_per_bad_version_however_often_it_is_reported(stack):
+    # GIVEN a FIFO dead-letter queue, as the template makes, and two bad versions of one key
+    url = stack.sqs.create_queue(QueueName="dlq.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    stack.dlq_url = url
+    service = ThumbnailService(app.SETTINGS, ObjectStore(), DeadLetterQueue(url))
+
+    def bad_upload(data: bytes) -> SourceObject:
+        record = stack.upload("uploads/bad.jpg", data)["s3"]["object"]
+        return SourceObject(
+            bucket=stack.input_bucket, key="uploads/bad.jpg", etag=record["eTag"], size=len(data)
+        )
+
+    # WHEN the first is reported three times (Lambda's retries, a duplicate S3 delivery: the
+    # records' times differ), then the second is uploaded and reported
+    first = bad_upload(b"not an image")
+    outcomes = [service.process(first) for _ in range(3)]
+    second = bad_upload(b"still not an image")
+    outcomes.append(service.process(second))
+    # THEN the queue holds one record for each version
+    assert {outcome.status for outcome in outcomes} == {Status.REJECTED}
+    assert sorted(record["etag"] for record in stack.dead_letters()) == sorted(
+        [first.etag, second.etag]
+    )
+
+
 def test_output_inside_the_input_prefix_of_the_same_bucket_is_refused(stack):
     # GIVEN a misconfiguration: output bucket = input bucket, and an empty input prefix
     settings = Settings(output_bucket=stack.input_bucket, dlq_url=stack.dlq_url, input_prefix="")

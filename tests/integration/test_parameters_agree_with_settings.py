@@ -148,6 +148,17 @@ CASES: dict[str, list[tuple[str, bool]]] = {
         ("075", REFUSED),
         ("", REFUSED),
     ],
+    "Tracing": [
+        ("xray", OK),
+        ("otel", OK),
+        ("off", OK),
+        ("", REFUSED),
+        ("XRAY", REFUSED),
+        ("x-ray", REFUSED),
+        ("opentelemetry", REFUSED),
+        ("none", REFUSED),
+        ("false", REFUSED),
+    ],
     "ThumbnailCacheControl": [
         ("public, max-age=3600, stale-while-revalidate=82800", OK),
         ("public, max-age=31536000, immutable", OK),

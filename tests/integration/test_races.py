@@ -94,6 +94,33 @@ def test_two_versions_interleaved_end_with_the_current_version_everywhere(stack,
     assert manifest(stack)["source"]["height"] == 1200
 
 
+def test_an_overwrite_that_fails_partway_leaves_no_manifest_of_other_files(stack, monkeypatch):
+    # GIVEN v1's complete set (2:1), and S3 failing the overwrite's second PutObject once
+    service = service_for(stack, **SET)
+    service.process(source_of(stack.upload(KEY, V1)))
+    second = stack.upload(KEY, V2)  # 1:2
+    real_write, calls = ObjectStore.write, [0]
+
+    def slow_down_once(self, bucket, key, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] == 2:
+            raise TransientError("SlowDown")
+        return real_write(self, bucket, key, *args, **kwargs)
+
+    monkeypatch.setattr(ObjectStore, "write", slow_down_once)
+    # WHEN v2's create fails partway
+    with pytest.raises(TransientError):
+        service.process(source_of(second))
+    # THEN no manifest describes v1 over v2's first file: there is none until the retry
+    assert "shop/bag.json" not in stack.output_keys()
+    assert len(set(etags_of_outputs(stack).values())) == 2
+    # WHEN Lambda retries / THEN the manifest and every file are v2's
+    assert service.process(source_of(second)).status is Status.WRITTEN
+    v2_etag = second["s3"]["object"]["eTag"]
+    assert set(etags_of_outputs(stack).values()) == {v2_etag}
+    assert manifest(stack)["source"]["height"] == 1200
+
+
 def test_permanently_deleting_the_current_version_republishes_the_older_one(stack):
     # GIVEN a versioned bucket whose key had v1, then v2, each processed
     stack.s3.put_bucket_versioning(

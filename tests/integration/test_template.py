@@ -27,6 +27,9 @@ from tests.integration.templates import cfn_lint_findings, sam_transform
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_MAKEFILE = REPO_ROOT / "lambda" / "Makefile"
 POWERTOOLS_ENV_VARS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
+# Set with Tracing=otel only, and read by Lambda and the ADOT layer, not by the code: the layer's
+# wrapper script, and Application Signals off (traces only, to X-Ray).
+OTEL_LAYER_ENV_VARS = {"AWS_LAMBDA_EXEC_WRAPPER", "OTEL_AWS_APPLICATION_SIGNALS_ENABLED"}
 
 
 @pytest.fixture(scope="module")
@@ -117,10 +120,10 @@ def test_function_gets_exactly_the_environment_the_settings_read(
     global_variables = template["Globals"]["Function"]["Environment"]["Variables"]
     function_variables = function["Environment"]["Variables"]
 
-    # THEN the names are exactly those, plus Powertools' two, which live in Globals, and the
-    # endpoint that only `sam local invoke` sets
+    # THEN the names are exactly those, plus Powertools' two, which live in Globals, the
+    # endpoint that only `sam local invoke` sets, and the two the ADOT layer reads
     assert set(global_variables) | set(function_variables) == (
-        set(ENV_VARS) | POWERTOOLS_ENV_VARS | {LOCAL_ENDPOINT_ENV_VAR}
+        set(ENV_VARS) | POWERTOOLS_ENV_VARS | {LOCAL_ENDPOINT_ENV_VAR} | OTEL_LAYER_ENV_VARS
     )
     assert set(global_variables) == POWERTOOLS_ENV_VARS
     # AND each one is wired to the resource or parameter it is named after
@@ -144,6 +147,14 @@ def test_function_gets_exactly_the_environment_the_settings_read(
         "WRITE_MANIFEST": {"Ref": "WriteManifest"},
         "AUTO_QUALITY": {"Ref": "AutoQuality"},
         "QUALITY_TARGET": {"Ref": "QualityTarget"},
+        "TRACING": {"Ref": "Tracing"},
+        # with Tracing=otel only: the layer's wrapper, and traces without Application Signals
+        "AWS_LAMBDA_EXEC_WRAPPER": {
+            "Fn::If": ["TracingOtel", "/opt/otel-instrument", {"Ref": "AWS::NoValue"}]
+        },
+        "OTEL_AWS_APPLICATION_SIGNALS_ENABLED": {
+            "Fn::If": ["TracingOtel", "false", {"Ref": "AWS::NoValue"}]
+        },
     }
 
 
@@ -192,7 +203,7 @@ def test_empty_bucket_names_generate_account_unique_lowercase_names(template: Te
         assert given == {"Ref": parameter}
 
 
-def test_function_runs_python_313_on_arm64_with_active_tracing(
+def test_function_runs_python_313_on_arm64_traced_unless_tracing_is_off(
     template: Template, function: dict[str, Any]
 ) -> None:
     # GIVEN the Globals and the function's own properties
@@ -202,10 +213,12 @@ def test_function_runs_python_313_on_arm64_with_active_tracing(
     def effective(key: str) -> Any:
         return function.get(key, global_function.get(key))
 
-    # THEN the function is Python 3.13 on Graviton, traced, built by lambda/Makefile
+    # THEN the function is Python 3.13 on Graviton, built by lambda/Makefile, and actively
+    # traced by Lambda unless Tracing=off
     assert effective("Runtime") == "python3.13"
     assert effective("Architectures") == ["arm64"]
-    assert effective("Tracing") == "Active"
+    assert effective("Tracing") == {"Fn::If": ["TracingOff", "PassThrough", "Active"]}
+    assert template["Conditions"]["TracingOff"] == {"Fn::Equals": [{"Ref": "Tracing"}, "off"]}
     assert function["Handler"] == "app.lambda_handler"
     assert function["CodeUri"] == "../lambda/"
     assert template["Resources"][FUNCTION]["Metadata"]["BuildMethod"] == "makefile"
@@ -554,3 +567,84 @@ def test_snapstart_applies_to_published_versions_only_when_asked(transformed: Te
     assert transformed["Conditions"]["SnapStartEnabled"] == {
         "Fn::Equals": [{"Ref": "SnapStart"}, "true"]
     }
+
+
+@pytest.mark.parametrize(
+    ("parameters", "layers", "wrapper", "lambda_tracing"),
+    [
+        ({}, None, None, "Active"),
+        ({"Tracing": "xray"}, None, None, "Active"),
+        (
+            {"Tracing": "otel"},
+            [{"Fn::FindInMap": ["OtelPythonLayer", {"Ref": "AWS::Region"}, "Arn"]}],
+            "/opt/otel-instrument",
+            "Active",
+        ),
+        (
+            {
+                "Tracing": "otel",
+                "OtelLayerArn": "arn:aws:lambda:eu-west-1:111122223333:layer:otel:7",
+            },
+            [{"Ref": "OtelLayerArn"}],
+            "/opt/otel-instrument",
+            "Active",
+        ),
+        ({"Tracing": "off"}, None, None, "PassThrough"),
+        (
+            {
+                "Tracing": "off",
+                "OtelLayerArn": "arn:aws:lambda:eu-west-1:111122223333:layer:otel:7",
+            },
+            None,
+            None,
+            "PassThrough",
+        ),
+    ],
+)
+def test_only_tracing_otel_adds_the_adot_layer_and_its_wrapper(
+    template: Template,
+    parameters: dict[str, str],
+    layers: list[Any] | None,
+    wrapper: str | None,
+    lambda_tracing: str,
+) -> None:
+    # GIVEN the stack deployed with these parameters
+    function = resolve(template, parameters)["Resources"][FUNCTION]["Properties"]
+
+    # WHEN the function's layers, environment and Lambda tracing mode are read
+    environment = function["Environment"]["Variables"]
+
+    # THEN only otel has the layer (the region's AWS-managed one unless OtelLayerArn names
+    # another), the wrapper that sets OpenTelemetry up and Application Signals off; off alone
+    # turns Lambda's active tracing off; TRACING tells the code which tracer to set up
+    assert function.get("Layers") == layers
+    assert environment.get("AWS_LAMBDA_EXEC_WRAPPER") == wrapper
+    assert environment.get("OTEL_AWS_APPLICATION_SIGNALS_ENABLED") == ("false" if wrapper else None)
+    assert function["Tracing"] == lambda_tracing
+    assert environment["TRACING"] == {"Ref": "Tracing"}
+    assert template["Parameters"]["Tracing"]["Default"] == "xray"
+
+
+def test_the_otel_layer_mapping_names_each_regions_own_aws_managed_layer(
+    template: Template,
+) -> None:
+    # GIVEN the mapping of AWS-managed OpenTelemetry layers
+    mapping = template["Mappings"]["OtelPythonLayer"]
+
+    # WHEN each ARN is split into its parts
+    parts = {region: entry["Arn"].split(":") for region, entry in mapping.items()}
+
+    # THEN each is a layer version in its own region and partition, of the Python distro
+    assert len(mapping) > 30
+    assert {"us-east-1", "eu-west-1", "ap-northeast-1"} <= set(mapping)
+    for region, (arn, partition, service, in_region, account, kind, name, version) in parts.items():
+        assert (arn, service, kind, name) == (
+            "arn",
+            "lambda",
+            "layer",
+            "AWSOpenTelemetryDistroPython",
+        )
+        assert in_region == region
+        assert partition == ("aws-cn" if region.startswith("cn-") else "aws")
+        assert re.fullmatch(r"[0-9]{12}", account)
+        assert int(version) > 0

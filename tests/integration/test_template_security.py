@@ -175,6 +175,7 @@ def test_function_role_is_least_privilege(cfn: Template) -> None:
     every_option = {
         **WITH_KMS,
         "SyncDeletesEnabled": True,
+        "RetiresManifestsOnly": True,
         "IsQueueIngest": True,
         "HasNotifications": True,
     }
@@ -210,14 +211,26 @@ def test_function_role_is_least_privilege(cfn: Template) -> None:
         {
             **WITHOUT_KMS,
             "SyncDeletesEnabled": False,
+            "RetiresManifestsOnly": False,
             "IsQueueIngest": False,
             "HasNotifications": False,
         },
     )
     assert "kms:" not in json.dumps(without_kms)
-    # AND thumbnails may be deleted only with delete sync on
+    # AND thumbnails may be deleted only with delete sync on; without it, only manifests (an
+    # overwrite retires the old one first), and only when they are written
     assert "s3:DeleteObject" in json.dumps(statements)
     assert "s3:DeleteObject" not in json.dumps(without_kms)
+    manifests_only = with_conditions(
+        generated, {**WITHOUT_KMS, "SyncDeletesEnabled": False, "RetiresManifestsOnly": True}
+    )
+    deleting = [
+        (statement["Sid"], statement["Resource"])
+        for policy in manifests_only["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        if statement.get("Action") == "s3:DeleteObject"
+    ]
+    assert deleting == [("RetireManifests", {"Fn::Sub": "${OutputBucket.Arn}/*.json"})]
     # AND the only managed policies are Lambda's logging and X-Ray's write-only ones
     assert sorted(arn.rsplit("/", 1)[1] for arn in role["ManagedPolicyArns"]) == [
         "AWSLambdaBasicExecutionRole",
@@ -236,7 +249,11 @@ def test_dead_letter_queues_are_encrypted_wired_and_keep_14_days(
     function = cfn["Resources"]["ThumbnailFunction"]["Properties"]
 
     # WHEN the queue's encryption and the function's dead-letter target are read
-    encryption = {key: value for key, value in queue.items() if key != "MessageRetentionPeriod"}
+    encryption = {
+        key: value
+        for key, value in queue.items()
+        if key not in ("MessageRetentionPeriod", "FifoQueue")
+    }
 
     # THEN the queue is encrypted with SSE-SQS, or with the key, and keeps messages 14 days
     expected = (
@@ -244,6 +261,9 @@ def test_dead_letter_queues_are_encrypted_wired_and_keep_14_days(
     )
     assert encryption == expected
     assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+    # AND the function's own records go to a FIFO queue (one record for one bad upload, however
+    # often it is reported); Lambda's failed events to a standard one
+    assert queue.get("FifoQueue", False) is (queue_name == "DeadLetterQueue")
     # AND Lambda sends events whose retries are exhausted to the failed-event queue
     assert function["DeadLetterConfig"] == {
         "TargetArn": {"Fn::GetAtt": ["FailedEventQueue", "Arn"]}

@@ -67,6 +67,7 @@ def test_env_vars_list_is_what_from_env_reads():
         "WRITE_MANIFEST": "false",
         "AUTO_QUALITY": "true",
         "QUALITY_TARGET": "70",
+        "TRACING": "off",
     }
 
     class Recording(dict):
@@ -91,6 +92,7 @@ def test_env_vars_list_is_what_from_env_reads():
     assert (settings.max_input_pixels, settings.max_animation_frames) == (12345678, 9)
     assert settings.notification_topic_arn == TOPIC_ARN
     assert settings.cache_control == "public, max-age=31536000, immutable"
+    assert settings.tracing == "off"
 
 
 def test_by_default_a_replaced_image_shows_everywhere_within_a_day():

@@ -196,19 +196,21 @@ def crop_box(
         scale = min(width / crop_width, height / crop_height)
         crop_width = max(1, min(width, round(crop_width * scale)))
         crop_height = max(1, min(height, round(crop_height * scale)))
-    subject = saliency.subject
-    left_edge, top_edge, right_edge, bottom_edge = subject.box
-    left = top = 0
-    if crop_width < width:
-        if (right_edge - left_edge) * width > crop_width:
-            left = round(saliency.window(crop_width / width, horizontal=True) * width)
-        else:
-            left = round(subject.centre[0] * width - crop_width / 2)
-        left = min(max(0, left), width - crop_width)
-    if crop_height < height:
-        if (bottom_edge - top_edge) * height > crop_height:
-            top = round(saliency.window(crop_height / height, horizontal=False) * height)
-        else:
-            top = round(subject.centre[1] * height - crop_height / 2)
-        top = min(max(0, top), height - crop_height)
+    left = _placement(saliency, 0, width, crop_width)
+    top = _placement(saliency, 1, height, crop_height)
     return left, top, left + crop_width, top + crop_height
+
+
+def _placement(saliency: SaliencyMap, axis: int, length: int, window: int) -> int:
+    """Where a `window`-long crop starts along `axis` (0: x, 1: y) of a `length`-long picture:
+    centred on the subject as far as the frame allows, or on the densest window of saliency
+    for a subject longer than the window."""
+    if window >= length:
+        return 0
+    subject = saliency.subject
+    extent = subject.box[axis + 2] - subject.box[axis]
+    if extent * length > window:
+        start = round(saliency.window(window / length, horizontal=axis == 0) * length)
+    else:
+        start = round(subject.centre[axis] * length - window / 2)
+    return min(max(0, start), length - window)

@@ -4,6 +4,9 @@ from here."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +20,8 @@ from thumbnailer.settings import Settings
 from thumbnailer.storage import DeadLetterQueue
 
 FAILURE_RECORD_SCHEMA = "serverless-image-pipeline/failure/v1"
+#: What makes two reports the same report: not when, nor which event, said it.
+_IDENTITY = ("bucket", "key", "version_id", "etag", "size", "reason", "settings")
 
 
 def failure_record(
@@ -42,13 +47,20 @@ def failure_record(
     }
 
 
+def deduplication_id(record: Mapping[str, Any]) -> str:
+    """The same for every report of one version of one object, for one reason, under one
+    configuration: Lambda's retry of an invocation whose report was sent, or an S3 event
+    delivered twice, adds no second record (within SQS's five-minute window)."""
+    identity = {name: record[name] for name in _IDENTITY}
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+
 def report(
     settings: Settings, queue: DeadLetterQueue, source: SourceObject, exc: BadObjectError
 ) -> None:
     """Send `source`'s record to the dead-letter queue, and count it by reason."""
-    queue.send(
-        failure_record(settings, source, reason=exc.reason, message=str(exc), retryable=False)
-    )
+    record = failure_record(settings, source, reason=exc.reason, message=str(exc), retryable=False)
+    queue.send(record, deduplication_id=deduplication_id(record))
     with single_metric(name="Failures", unit=MetricUnit.Count, value=1) as metric:
         metric.add_dimension(name="reason", value=exc.reason)
     # The same count without the reason: one metric that an alarm can watch.

@@ -1,5 +1,6 @@
 """Making a set: read the named version of the source, render every rendition from one decode,
-write them (the marker last), then the manifest, and count what was done.
+retire the old manifest, write the renditions (the marker last), then the manifest, and count
+what was done.
 
 Everything is encoded before anything is written: a bad image leaves no partial output.
 """
@@ -17,7 +18,7 @@ from thumbnailer.keys import manifest_key, rendition_key
 from thumbnailer.manifest import CONTENT_TYPE as MANIFEST_CONTENT_TYPE
 from thumbnailer.manifest import manifest_document
 from thumbnailer.models import Outcome, SourceObject, Status
-from thumbnailer.observability import logger, metrics
+from thumbnailer.observability import logger, metrics, span
 from thumbnailer.provenance import Provenance, key_digest, normalise_etag
 from thumbnailer.settings import Settings
 from thumbnailer.stages.plan import in_write_order, marker
@@ -57,19 +58,20 @@ class Writer:
         if data is None:
             return missing(source)
 
-        made = make_renditions(
-            data,
-            settings.thumb_widths,
-            quality=settings.webp_quality,
-            max_pixels=settings.max_input_pixels,
-            max_frames=settings.max_animation_frames,
-            formats=settings.output_formats,
-            avif_quality=settings.avif_quality,
-            crops=settings.crop_sizes,
-            describe=settings.write_manifest,
-            auto_quality=settings.auto_quality,
-            quality_target=settings.quality_target,
-        )
+        with span("Render thumbnails", bucket=source.bucket, key=source.key, bytes=len(data)):
+            made = make_renditions(
+                data,
+                settings.thumb_widths,
+                quality=settings.webp_quality,
+                max_pixels=settings.max_input_pixels,
+                max_frames=settings.max_animation_frames,
+                formats=settings.output_formats,
+                avif_quality=settings.avif_quality,
+                crops=settings.crop_sizes,
+                describe=settings.write_manifest,
+                auto_quality=settings.auto_quality,
+                quality_target=settings.quality_target,
+            )
         if made.note:
             logger.warning(made.note)
         written = in_write_order(
@@ -84,6 +86,11 @@ class Writer:
             version_id=source.version_id,
             sequencer=source.sequencer,
         ).as_metadata()
+        if settings.write_manifest:
+            # The old manifest goes before any file is overwritten, and the new one comes last:
+            # a set that fails partway has no manifest (its retry writes one), never one that
+            # describes other files than those in the bucket.
+            self._store.delete(settings.output_bucket, manifest_key(relative))
         for key, rendition in written:
             self._store.write(
                 settings.output_bucket,
