@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
-from thumbnailer.deadline import Deadline
+from thumbnailer.deadline import Deadline, start_margin_ms
 from thumbnailer.errors import TransientError
 from thumbnailer.events import EventShape, event_shape
 from thumbnailer.models import Outcome, SourceObject
@@ -53,7 +53,9 @@ def thumbnail_service() -> ThumbnailService:
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     shape = event_shape(event)
-    deadline = Deadline(context.get_remaining_time_in_millis)
+    deadline = Deadline(
+        context.get_remaining_time_in_millis, start_margin_ms(int(context.memory_limit_in_mb))
+    )
     if shape is EventShape.BATCH_OPERATIONS:
         from aws_lambda_powertools.utilities.data_classes import S3BatchOperationEvent
 

@@ -285,6 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.path.insert(0, str(REPO / "lambda"))
     from PIL import Image
 
+    from scripts.bench import deadline as bench_deadline
     from scripts.bench import renditions as bench_renditions
     from thumbnailer.image.encoders import DEFAULT_AVIF_QUALITY
 
@@ -343,6 +344,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\n{auto_quality_table}\n")
     checks = check_targets(rows) + side_targets(rows, built_imports)
     checks += autoquality.targets(auto_quality)
+    deadline_table, deadline_checks = bench_deadline.report(corpus())
+    print(f"\n{deadline_table}\n")
+    checks += deadline_checks
     checks.append(
         (
             renditions["comparison"]["chosen"] == int(DEFAULT_AVIF_QUALITY),

@@ -15,7 +15,12 @@ from tests.conftest import FakeLambdaContext
 from tests.integration.conftest import event_of
 from tests.integration.test_batch_operations import batch_event
 from tests.integration.test_queued_handler import queued  # noqa: F401 - a fixture
-from thumbnailer.deadline import START_MARGIN_MS
+from thumbnailer.deadline import (
+    S3_ALLOWANCE_MS,
+    SLOWEST_OBJECT_CPU_MS,
+    START_MARGIN_MS,
+    start_margin_ms,
+)
 from thumbnailer.errors import TransientError
 
 JPEG = encode(photo(600, 400), "JPEG")
@@ -73,3 +78,32 @@ def test_batch_operations_tasks_not_started_are_temporary_failures(stack):
     assert [r["resultCode"] for r in results] == ["Succeeded", "TemporaryFailure"]
     assert "not started" in results[1]["resultString"]
     assert thumbnails_of(stack, "second") == []
+
+
+@dataclass
+class TenSecondsLeft(FakeLambdaContext):
+    def get_remaining_time_in_millis(self) -> int:  # type: ignore[override]
+        return 10_000
+
+
+@pytest.mark.parametrize(("memory_mb", "second_started"), [(1024, True), (512, False)])
+def test_the_margin_grows_as_memory_and_so_cpu_shrink(stack, memory_mb, second_started):
+    # GIVEN a notification of two uploads and 10 s left, at 1,024 MB (margin 7.2 s) or at
+    # 512 MB (less than a third of a vCPU: margin 12.4 s)
+    assert start_margin_ms(1024) < 10_000 < start_margin_ms(512)
+    event = event_of(stack.upload(FIRST, JPEG), stack.upload(SECOND, JPEG))
+    context = TenSecondsLeft(memory_limit_in_mb=memory_mb)
+    # WHEN handled / THEN the second upload is started only where 10 s is enough
+    if second_started:
+        app.lambda_handler(event, context)
+    else:
+        with pytest.raises(TransientError, match=r"second\.jpg: not started"):
+            app.lambda_handler(event, context)
+    assert bool(thumbnails_of(stack, "second")) is second_started
+
+
+def test_the_margin_stops_shrinking_at_a_whole_vcpu():
+    # GIVEN memories from a fraction of a vCPU to several / THEN the margin falls, then holds
+    margins = [start_margin_ms(memory) for memory in (128, 512, 1024, 1769, 3008, 10240)]
+    assert margins == sorted(margins, reverse=True)
+    assert margins[3] == margins[4] == margins[5] == SLOWEST_OBJECT_CPU_MS + S3_ALLOWANCE_MS
