@@ -10,6 +10,8 @@ The manifest goes first, so that no manifest ever lists a file already deleted.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from aws_lambda_powertools.metrics import MetricUnit
 
 from thumbnailer.image.renditions import formats_for
@@ -39,20 +41,11 @@ def delete_outputs(
     """Delete every output of `relative` that `source`'s delete may remove; the keys deleted."""
     bucket = settings.output_bucket
     manifest = manifest_key(relative)
-    found = [key for key in store.list_keys(bucket, name_prefix(relative))]
+    listed = store.list_keys(bucket, name_prefix(relative))
     ours = sorted(
-        (key for key in found if is_output_of(key, relative)), key=lambda key: key != manifest
+        (key for key in listed if is_output_of(key, relative)), key=lambda key: key != manifest
     )
-    deleted: list[str] = []
-    for key in ours:
-        info = store.head(bucket, key)
-        if info is None or not may_delete(Provenance.from_metadata(info.metadata), source):
-            continue
-        store.delete(bucket, key)
-        deleted.append(key)
-    if deleted:
-        metrics.add_metric(name="ThumbnailsDeleted", unit=MetricUnit.Count, value=len(deleted))
-    return deleted
+    return _delete_each(store, bucket, ours, lambda made_from: may_delete(made_from, source))
 
 
 def delete_stale(
@@ -75,14 +68,33 @@ def delete_stale(
     candidates = set(configured) - written
     if not candidates:
         return []
-    stale: list[str] = []
-    for key in sorted(candidates & set(store.list_keys(bucket, name_prefix(relative)))):
-        info = store.head(bucket, key)
-        made_from = Provenance.from_metadata(info.metadata) if info else None
-        if made_from and made_from.key_digest == key_digest(source.key):
-            store.delete(bucket, key)
-            stale.append(key)
+    digest = key_digest(source.key)
+    stale = _delete_each(
+        store,
+        bucket,
+        sorted(candidates & set(store.list_keys(bucket, name_prefix(relative)))),
+        lambda made_from: made_from is not None and made_from.key_digest == digest,
+    )
     if stale:
         logger.info("renditions the new set does not have deleted", thumbnails=stale)
-        metrics.add_metric(name="ThumbnailsDeleted", unit=MetricUnit.Count, value=len(stale))
     return stale
+
+
+def _delete_each(
+    store: ObjectStore,
+    bucket: str,
+    keys: Iterable[str],
+    may_go: Callable[[Provenance | None], bool],
+) -> list[str]:
+    """Delete, in order, each of `keys` still there whose provenance `may_go` allows; the keys
+    deleted, counted in ThumbnailsDeleted."""
+    deleted: list[str] = []
+    for key in keys:
+        info = store.head(bucket, key)
+        if info is None or not may_go(Provenance.from_metadata(info.metadata)):
+            continue
+        store.delete(bucket, key)
+        deleted.append(key)
+    if deleted:
+        metrics.add_metric(name="ThumbnailsDeleted", unit=MetricUnit.Count, value=len(deleted))
+    return deleted
