@@ -96,28 +96,26 @@ def test_a_delete_that_fails_partway_is_finished_by_lambdas_retry(
     holds(twin, {}, out, key)
 
 
-@pytest.mark.parametrize("which", ["rendition", "manifest"])
-def test_a_response_lost_after_a_successful_write_is_finished_by_lambdas_retry(twin, plan, which):
-    # GIVEN one PutObject succeeds at S3 but its response is lost
+#: A call that succeeds but whose response is lost: (operation, the key it names, the upload).
+LOST_RESPONSES = {
+    "rendition": ("PutObject", "pic_64w.webp", STILL),
+    "manifest": ("PutObject", "pic.json", STILL),
+    "dlq-send": ("SendMessage", "", CORRUPT),  # a bad object's record (item 10)
+}
+
+
+@pytest.mark.parametrize("which", list(LOST_RESPONSES))
+def test_a_response_lost_after_a_successful_call_is_finished_by_lambdas_retry(twin, plan, which):
+    # GIVEN one PutObject (a rendition's, the manifest's) or the DLQ's SendMessage succeeds,
+    # but its response is lost
+    operation, target, upload = LOST_RESPONSES[which]
     key, out = source(f"lost-{which}")
-    match = "pic.json" if which == "manifest" else "pic_64w.webp"
-    plan.set(Fault("PutObject", "lost_response", match=f"lost-{which}/{match}", times=1))
-    # WHEN an image is uploaded
-    twin.upload(key, STILL)
+    match = f"lost-{which}/{target}" if target else ""
+    plan.set(Fault(operation, "lost_response", match=match, times=1))
+    # WHEN the image (or a corrupt one) is uploaded
+    twin.upload(key, upload)
     [event] = wait_for_events(twin, key, 1)
-    # THEN the retry left exactly the complete set
-    assert (plan.faults()[0].fired, event.attempts) == (1, 2)
-    holds(twin, {key: False}, out, key)
-
-
-def test_a_lost_response_of_the_dlq_send_still_leaves_exactly_one_record(twin, plan):
-    # GIVEN the DLQ's SendMessage succeeds but its response is lost
-    key, out = source("lost-dlq-send")
-    plan.set(Fault("SendMessage", "lost_response"))
-    # WHEN a corrupt image is uploaded
-    twin.upload(key, CORRUPT)
-    [event] = wait_for_events(twin, key, 1)
-    # THEN after the retry there is exactly one record
+    # THEN the retry left exactly the complete set, or exactly one dead-letter record
     assert (plan.faults()[0].fired, event.attempts) == (1, 2)
     holds(twin, {key: False}, out, key)
 
