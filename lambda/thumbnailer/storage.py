@@ -189,6 +189,11 @@ class DeadLetterQueue:
         self.url = queue_url
         self._sqs = sqs_client or aws_client("sqs")
 
+    @property
+    def fifo(self) -> bool:
+        """SQS names every FIFO queue, and only those, with `.fifo` at the end."""
+        return self.url.endswith(".fifo")
+
     def send(
         self,
         record: Mapping[str, Any],
@@ -209,7 +214,7 @@ class DeadLetterQueue:
                 "reason": {"DataType": "String", "StringValue": str(record["reason"])}
             },
         }
-        if self.url.endswith(".fifo"):
+        if self.fifo:
             key = f"{record.get('bucket', '')}/{record.get('key', '')}"
             message["MessageGroupId"] = hashlib.sha256(key.encode()).hexdigest()
             message["MessageDeduplicationId"] = deduplication_id or uuid.uuid4().hex

@@ -155,7 +155,7 @@ def replay_the_dead_letter_queue(pipeline: LocalPipeline, cwd: Path) -> None:
         )["Attributes"]
         print(
             f"{name} queue now: {counts['ApproximateNumberOfMessages']} visible, "
-            f"{counts['ApproximateNumberOfMessagesDelayed']} re-queued (visible again in 15 min)"
+            f"{counts['ApproximateNumberOfMessagesDelayed']} delayed re-queued (visible in 15 min)"
         )
 
 

@@ -135,6 +135,8 @@ class Summary:
     skipped: int = 0  # messages left as they were
     duplicates: int = 0  # messages for objects already replayed in this run, deleted
     set_aside: int = 0  # still-bad objects archived or dropped instead of re-queued
+    requeued_at_once: int = 0  # fresh records re-queued into a FIFO queue: it takes no delay
+    requeued_later: int = 0  # ... into a standard queue, delayed REQUEUE_DELAY_SECONDS
     messages: int = 0  # messages looked at
     would_replay: int = 0  # --dry-run: objects that would be replayed
     outcomes: Counter[str] = field(default_factory=Counter)
@@ -154,10 +156,15 @@ class Summary:
             lines.append(
                 f"  still bad objects archived or dropped, not re-queued: {self.set_aside}"
             )
-        if self.still_failing > self.set_aside:
+        when = []
+        if self.requeued_at_once:
+            when.append(f"{self.requeued_at_once} at once (a FIFO queue)")
+        if self.requeued_later:
+            when.append(f"{self.requeued_later} in {REQUEUE_DELAY_SECONDS // 60} minutes")
+        if when:
             lines.append(
-                f"  still failing objects were re-queued with their new reason; they show in "
-                f"the queue again in {REQUEUE_DELAY_SECONDS // 60} minutes"
+                "  still failing objects were re-queued with their new reason; they show in "
+                f"the queue again: {', '.join(when)}"
             )
         if details:
             lines.append(f"  outcomes: {details}")
@@ -295,14 +302,20 @@ class Redrive:
         self.summary.skipped += 1
 
     def _requeue(self, record: dict, retryable: bool) -> str:
-        if not retryable:
-            return self._dead_letters.send(record, delay_seconds=REQUEUE_DELAY_SECONDS)
-        if self._transient_queue is None:
+        queue = self._transient_queue if retryable else self._dead_letters
+        if queue is None:
             raise TransientError(
                 "no failed-event queue for the world's failure (give --stack-name, or "
                 f"{FAILED_EVENT_QUEUE_ENV_VAR}); never the dead-letter queue"
             )
-        return self._transient_queue.send(record, delay_seconds=REQUEUE_DELAY_SECONDS)
+        # A fresh deduplication id (none given): a FIFO queue must not drop the new record as
+        # a repeat of the one being replaced, which is deleted next.
+        message_id = queue.send(record, delay_seconds=REQUEUE_DELAY_SECONDS)
+        if queue.fifo:
+            self.summary.requeued_at_once += 1
+        else:
+            self.summary.requeued_later += 1
+        return message_id
 
     def _set_aside(self, source: SourceObject, record: dict) -> None:
         """--still-bad archive / drop: the record leaves the queue, into a file or nowhere."""

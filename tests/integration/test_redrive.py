@@ -10,6 +10,8 @@ from scripts.ops import backfill, redrive
 from scripts.support.sample_images import encode, photo
 from tests.integration.conftest import event_of, sqs_accepts
 from thumbnailer.errors import TransientError
+from thumbnailer.models import SourceObject
+from thumbnailer.processing import ThumbnailService
 from thumbnailer.storage import DeadLetterQueue, ObjectStore
 
 JPEG = encode(photo(900, 600), "JPEG")
@@ -126,6 +128,31 @@ def test_an_object_still_failing_keeps_exactly_one_updated_record(stack, lambda_
         k: first[k] for k in ("bucket", "key", "etag")
     }
     assert stack.output_keys() == []
+
+
+def test_a_fifo_dlq_gets_each_runs_fresh_record_at_once(stack, capsys, monkeypatch):
+    # GIVEN the template's FIFO dead-letter queue (with its 15-minute delay, which FIFO queues
+    # do not take) holding the function's record of a corrupt upload
+    url = stack.sqs.create_queue(QueueName="dlq.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    monkeypatch.setenv("DLQ_URL", url)
+    monkeypatch.setattr(redrive, "REQUEUE_DELAY_SECONDS", 900)
+    stack.dlq_url = url
+    etag = stack.upload("uploads/bad.png", CORRUPT)["s3"]["object"]["eTag"]
+    service = ThumbnailService(
+        dataclasses.replace(app.SETTINGS, dlq_url=url), ObjectStore(), DeadLetterQueue(url)
+    )
+    service.process(SourceObject(bucket=stack.input_bucket, key="uploads/bad.png", etag=etag))
+
+    # WHEN replayed twice, well within SQS's five-minute deduplication window
+    _, out = run(capsys)
+    [(_, second, _)] = queue(stack)
+    run(capsys)
+    [(_, third, _)] = queue(stack)
+
+    # THEN each run's fresh record replaced the last (never dropped as its repeat), visible at
+    # once, as the summary says
+    assert (second["replays"], third["replays"]) == (1, 2)
+    assert "they show in the queue again: 1 at once (a FIFO queue)" in out
 
 
 def test_a_failed_event_is_split_into_one_record_per_failing_object(stack, capsys):
